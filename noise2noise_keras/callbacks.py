@@ -1,0 +1,117 @@
+"""Callbacks for what Keras' own ones do not do (each says why it exists)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from noise2noise_keras.evaluation import score_images
+from noise2noise_keras.plots import save_comparison_grid
+
+SAMPLE_CROP = 256  # side of the region shown in per-epoch sample grids
+
+
+class AnnealGamma(keras.callbacks.Callback):
+    """Anneal the L0 loss exponent linearly from 2 to 0 over training (the paper's schedule).
+
+    Keyed on ``optimizer.iterations`` rather than a counter of its own, so a
+    resumed run continues the schedule where it stopped.
+    """
+
+    def __init__(self, gamma: keras.Variable, total_steps: int) -> None:
+        super().__init__()
+        self.gamma, self.total_steps = gamma, total_steps
+
+    def on_train_batch_begin(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        self.gamma.assign(2.0 * max(0.0, 1.0 - step / self.total_steps))
+
+
+class Validation(keras.callbacks.Callback):
+    """PSNR/SSIM against **clean** images after each epoch, and a sample grid PNG.
+
+    Noise2Noise training never sees a clean image, but judging it needs them:
+    the noise is fixed once (same seed every epoch), the scores go into the
+    epoch logs as ``val_psnr``/``val_ssim`` (so CSV logging, TensorBoard and
+    best-checkpoint selection see them), and ``samples/epoch_NNN.png`` shows
+    noisy / denoised / clean crops.
+    """
+
+    def __init__(self, images: list[tuple[str, np.ndarray]], noisy_images: list[np.ndarray], samples_dir: Path) -> None:
+        super().__init__()
+        self.images, self.noisy_images, self.samples_dir = images, noisy_images, Path(samples_dir)
+
+    def on_epoch_end(self, epoch, logs=None):
+        rows, examples = score_images(self.model, self.images, self.noisy_images, progress=False)
+        if logs is not None:
+            logs["val_psnr"] = float(np.mean([row["psnr_denoised"] for row in rows]))
+            logs["val_ssim"] = float(np.mean([row["ssim_denoised"] for row in rows]))
+            logs["val_psnr_noisy"] = float(np.mean([row["psnr_noisy"] for row in rows]))
+        crops = [(name, *(_center_crop(image, SAMPLE_CROP) for image in images)) for name, *images in examples[:2]]
+        save_comparison_grid(self.samples_dir / f"epoch_{epoch + 1:03d}.png", crops, f"epoch {epoch + 1}")
+
+
+def _center_crop(image: np.ndarray, size: int) -> np.ndarray:
+    top, left = max(0, (image.shape[0] - size) // 2), max(0, (image.shape[1] - size) // 2)
+    return image[top : top + size, left : left + size]
+
+
+class EpochCSVLogger(keras.callbacks.Callback):
+    """``metrics.csv``, one row per epoch, correct across resumes.
+
+    Keras' ``CSVLogger`` appends blindly, so an epoch that is re-run after an
+    interruption would appear twice. This logger rewrites the file atomically
+    at every epoch end, keeping only the rows of earlier epochs.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self._epoch_start = time.perf_counter()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
+        row["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        row["epoch_seconds"] = time.perf_counter() - self._epoch_start
+        rows = [old for old in read_metrics(self.path) if int(old["epoch"]) < row["epoch"]] + [row]
+        fields = list(dict.fromkeys(key for r in rows for key in r))
+        temporary = self.path.with_name(f".{self.path.name}.tmp")
+        with open(temporary, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(temporary, self.path)
+
+
+def read_metrics(path: Path) -> list[dict[str, str]]:
+    """Rows of a metrics.csv (empty if it does not exist)."""
+    if not Path(path).is_file():
+        return []
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """``ModelCheckpoint`` that writes to a temporary file and renames it into place.
+
+    A job killed while saving then leaves the previous checkpoint intact
+    instead of a truncated ``.keras`` file.
+    """
+
+    def __init__(self, filepath: Path, **kwargs) -> None:
+        self.final_path = Path(filepath)
+        self.temporary_path = self.final_path.with_name(f".{self.final_path.stem}.tmp.keras")
+        super().__init__(str(self.temporary_path), **kwargs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        if self.temporary_path.exists():
+            os.replace(self.temporary_path, self.final_path)

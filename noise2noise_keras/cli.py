@@ -1,0 +1,139 @@
+"""The ``n2n`` command line: a thin argparse layer over functions you can call from Python.
+
+``n2n train NOISE DATASET``, ``n2n evaluate RUN_DIR``, ``n2n download NAME``.
+This is the only module that reads the environment (``N2N_DOWNLOAD_BASE_URL``,
+``N2N_DATA_ROOT``) and turns :class:`UserError` into one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter hides real messages
+
+from noise2noise_keras.errors import UserError  # noqa: E402
+
+log = logging.getLogger("noise2noise_keras")
+
+
+def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    from noise2noise_keras.config import PRECISIONS, PRESETS
+    from noise2noise_keras.datasets.noisy import TARGETS
+
+    parser.add_argument("noise", help="noise spec: gaussian, poisson, bernoulli, text, impulse (e.g. gaussian,25 or gaussian,0,50)")
+    parser.add_argument("dataset", help="bsds300, kodak, sample (ships with the package) or a folder of images")
+    parser.add_argument("--target", choices=TARGETS, help="noisy: Noise2Noise (default); clean: Noise2Clean")
+    parser.add_argument("--loss", help="l2, l1, masked_l2 or l0 (default: the paper's loss for the noise)")
+    parser.add_argument("--preset", default="paper", choices=sorted(PRESETS), help="paper (300k steps) or quick (a few CPU minutes)")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--steps", dest="steps_per_epoch", type=int, help="steps per epoch")
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--crop", type=int, help="training crop side (multiple of 32)")
+    parser.add_argument("--learning-rate", "--lr", type=float)
+    parser.add_argument("--rampdown-fraction", type=float, help="fraction of training with the cosine^2 learning-rate ramp-down")
+    parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None, help="random flips and 90-degree rotations")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--val-dataset", help="dataset whose test split validates (default: the training dataset)")
+    parser.add_argument("--val-noise", help="validation noise spec (default: the paper's test noise)")
+    parser.add_argument("--val-images", type=int, help="number of validation images")
+    parser.add_argument("--precision", choices=PRECISIONS, help="auto: mixed_float16 on GPU, mixed_bfloat16 on bf16 CPUs, else float32")
+    parser.add_argument("--data-root", default=os.environ.get("N2N_DATA_ROOT", "data"), help="where downloaded datasets live (env N2N_DATA_ROOT)")
+    parser.add_argument("--run-dir", type=Path, help="output directory (default runs/<noise>-<dataset>-<target>); reuse it to resume")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from noise2noise_keras.config import make_config
+    from noise2noise_keras.training import default_run_dir, train
+
+    options = {k: v for k, v in vars(args).items() if k not in ("command", "handler", "run_dir", "preset")}
+    config = make_config(args.preset, **options)
+    run_dir = args.run_dir or default_run_dir(config)
+    log.info("training %s on %s (%s targets) in %s", config.noise, config.dataset, config.target, run_dir)
+    summary = train(config, run_dir, verbose=1 if sys.stdout.isatty() else 2)
+    print(
+        f"{run_dir}: validation PSNR {summary['final_val_psnr']:.2f} dB (best {summary['best_val_psnr']:.2f}) "
+        f"vs noisy {summary['val_psnr_noisy']:.2f} dB at {summary['val_noise']}, {summary['train_seconds_total']:.0f} s of training"
+    )
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from noise2noise_keras.config import TrainConfig
+    from noise2noise_keras.datasets.images import read_images
+    from noise2noise_keras.datasets.registry import dataset_files
+    from noise2noise_keras.evaluation import evaluate_model
+    from noise2noise_keras.inference import load_model
+    from noise2noise_keras.noise import parse_noise
+
+    config_path = args.run_dir / "config.json"
+    config = TrainConfig.load(config_path) if config_path.is_file() else None
+    dataset = args.dataset or (config.val_dataset if config else None)
+    spec = args.noise or (config.val_noise if config else None)
+    if dataset is None or spec is None:
+        raise UserError(f"{args.run_dir} has no config.json: pass --dataset and --noise.")
+    noise = parse_noise(spec)
+    images = read_images(dataset_files(dataset, "test", args.data_root))[: args.max_images]
+    if not images:
+        raise UserError(f"No readable images in '{dataset}'.")
+    model = load_model(args.run_dir, args.checkpoint)
+    out_dir = args.out or (args.run_dir if args.run_dir.is_dir() else args.run_dir.parent) / "eval" / f"{Path(dataset).name}-{noise.spec.replace(',', '_')}"
+    summary = evaluate_model(model, images, noise, out_dir, {"model": str(args.run_dir), "checkpoint": args.checkpoint, "dataset": dataset})
+    print(
+        f"{Path(dataset).name} {noise.spec}: denoised {summary['psnr_denoised_mean']:.2f} dB (SSIM {summary['ssim_denoised_mean']:.3f}) "
+        f"vs noisy {summary['psnr_noisy_mean']:.2f} dB (SSIM {summary['ssim_noisy_mean']:.3f}) over {summary['images']} images -> {out_dir}"
+    )
+    return 0
+
+
+def run_download(args: argparse.Namespace) -> int:
+    from noise2noise_keras.datasets.download import download
+
+    folder = download(args.name, args.root, args.base_url)
+    print(f"{args.name}: verified in {folder}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from noise2noise_keras.datasets.download import DOWNLOADABLE
+
+    parser = argparse.ArgumentParser(prog="n2n", description="Noise2Noise denoisers in Keras 3: train, evaluate, download.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a denoiser (resumes an existing run directory)")
+    _add_train_arguments(train)
+    train.set_defaults(handler=run_train)
+
+    evaluate = commands.add_parser("evaluate", help="score a trained model on whole images against clean ones")
+    evaluate.add_argument("run_dir", type=Path, help="run directory or .keras file")
+    evaluate.add_argument("--dataset", help="kodak, bsds300 (its test split), sample or a folder (default: the run's validation set)")
+    evaluate.add_argument("--noise", help="test noise spec (default: the paper's test noise for the run)")
+    evaluate.add_argument("--checkpoint", default="best", choices=("best", "last"))
+    evaluate.add_argument("--max-images", type=int)
+    evaluate.add_argument("--data-root", default=os.environ.get("N2N_DATA_ROOT", "data"))
+    evaluate.add_argument("--out", type=Path, help="report folder (default RUN_DIR/eval/<dataset>-<noise>)")
+    evaluate.set_defaults(handler=run_evaluate)
+
+    download = commands.add_parser("download", help="download and verify Kodak or BSDS300")
+    download.add_argument("name", choices=DOWNLOADABLE)
+    download.add_argument("--root", default=os.environ.get("N2N_DATA_ROOT", "data"), help="data root (default data/)")
+    download.add_argument("--base-url", default=os.environ.get("N2N_DOWNLOAD_BASE_URL"), help="mirror base URL (env N2N_DOWNLOAD_BASE_URL)")
+    download.set_defaults(handler=run_download)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``n2n`` command; returns the process exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again to resume.", file=sys.stderr)
+        return 130

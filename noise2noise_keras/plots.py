@@ -1,0 +1,57 @@
+"""Matplotlib figures worth looking at: sample grids and evaluation summaries.
+
+Uses the non-interactive Agg backend so figures render on headless nodes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from noise2noise_keras.metrics import psnr, to_uint8  # noqa: E402
+
+
+def save_comparison_grid(path: str | Path, rows: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]], title: str = "") -> None:
+    """One row per image: noisy | denoised | clean, PSNR against clean in the titles.
+
+    ``rows`` holds ``(name, noisy, denoised, clean)``; float images in [0, 1] or uint8.
+    """
+    figure, axes = plt.subplots(len(rows), 3, figsize=(12, 4 * len(rows)), squeeze=False)
+    for row, (name, noisy, denoised, clean) in zip(axes, rows):
+        panels = (("noisy", noisy, psnr(clean, noisy)), ("denoised", denoised, psnr(clean, denoised)), ("clean", clean, None))
+        for axis, (label, image, value) in zip(row, panels):
+            axis.imshow(to_uint8(image).squeeze(), cmap="gray" if to_uint8(image).shape[-1] == 1 else None)
+            axis.set_title(f"{name} {label}" + (f" {value:.2f} dB" if value is not None else ""))
+            axis.axis("off")
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def save_psnr_bars(path: str | Path, names: list[str], noisy_psnr: list[float], denoised_psnr: list[float], title: str) -> None:
+    """Per-image PSNR of the noisy input and the denoised output, with their means in the legend."""
+    figure, axis = plt.subplots(figsize=(max(6, 0.45 * len(names) + 2), 4))
+    x = np.arange(len(names))
+    axis.bar(x - 0.2, noisy_psnr, 0.4, label=f"noisy (mean {np.mean(noisy_psnr):.2f} dB)")
+    axis.bar(x + 0.2, denoised_psnr, 0.4, label=f"denoised (mean {np.mean(denoised_psnr):.2f} dB)")
+    axis.set_xticks(x, [Path(name).stem for name in names], rotation=90, fontsize=7)
+    axis.set_ylabel("PSNR (dB)")
+    axis.set_title(title)
+    axis.legend(loc="lower right")
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def _save(figure: plt.Figure, path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp.png")
+    figure.savefig(temporary, dpi=80)
+    plt.close(figure)
+    temporary.replace(path)

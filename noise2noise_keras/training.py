@@ -1,0 +1,149 @@
+"""Training a denoiser: one call turns a :class:`TrainConfig` into a run directory.
+
+Run directory layout::
+
+    config.json        the resolved config (re-running with another config is refused)
+    environment.json   packages, git commit, CPU/GPU, seed, precision; one entry per (re)start
+    metrics.csv        one row per epoch: loss, val_psnr, val_ssim, learning_rate, seconds
+    checkpoints/       last.keras (every epoch), best.keras (best val_psnr)
+    backup/            Keras BackupAndRestore state (weights + optimizer + epoch) while training
+    logs/              TensorBoard event files
+    samples/           epoch_NNN.png: noisy / denoised / clean validation crops
+    summary.json       written when training completes; its presence means "done"
+
+Re-running the same command on an existing directory resumes mid-run: the
+backup restores weights, optimizer state (hence the learning-rate schedule)
+and epoch, and the data stream continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from noise2noise_keras.callbacks import AnnealGamma, AtomicModelCheckpoint, EpochCSVLogger, Validation, read_metrics
+from noise2noise_keras.config import TrainConfig
+from noise2noise_keras.datasets.images import read_images
+from noise2noise_keras.datasets.noisy import NoisyDataset, fixed_noise
+from noise2noise_keras.datasets.registry import dataset_files
+from noise2noise_keras.environment import collect_environment
+from noise2noise_keras.errors import UserError
+from noise2noise_keras.evaluation import TEST_SEED
+from noise2noise_keras.losses import AnnealedL0Loss, build_loss
+from noise2noise_keras.models import build_model
+from noise2noise_keras.noise import parse_noise
+from noise2noise_keras.precision import apply_precision, resolve_precision
+from noise2noise_keras.schedules import RampDownSchedule
+
+log = logging.getLogger(__name__)
+
+
+def default_run_dir(config: TrainConfig, root: str | Path = "runs") -> Path:
+    """``runs/<noise>-<dataset>-<target>``, e.g. ``runs/gaussian-bsds300-noisy``."""
+    noise = parse_noise(config.noise).name
+    dataset = Path(config.dataset).name or "data"
+    return Path(root) / f"{noise}-{dataset}-{config.target}"
+
+
+def prepare_run_dir(config: TrainConfig, run_dir: Path) -> bool:
+    """Create ``run_dir`` or check that it holds the same config; return True when resuming."""
+    config_path = run_dir / "config.json"
+    if config_path.is_file():
+        stored = json.loads(config_path.read_text())
+        changed = {k: (stored.get(k), v) for k, v in config.to_dict().items() if stored.get(k) != v}
+        if changed:
+            listed = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
+            raise UserError(f"Run directory {run_dir} holds a run with a different config ({listed}): pass the same options to resume it, or a new --run-dir.")
+        return True
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config.save(config_path)
+    return False
+
+
+def record_environment(run_dir: Path, **extra: Any) -> None:
+    """Append this start's environment to environment.json (first start + every resume)."""
+    path = run_dir / "environment.json"
+    starts = json.loads(path.read_text())["starts"] if path.is_file() else []
+    starts.append(collect_environment(**extra))
+    path.write_text(json.dumps({"starts": starts}, indent=2) + "\n")
+
+
+def completed_epochs(run_dir: Path) -> int:
+    """Epochs already in the BackupAndRestore state (0 for a fresh run)."""
+    metadata = run_dir / "backup" / "training_metadata.json"
+    return int(json.loads(metadata.read_text())["epoch"]) if metadata.is_file() else 0
+
+
+def train(config: TrainConfig, run_dir: str | Path, verbose: int | str = "auto") -> dict[str, Any]:
+    """Train (or resume) the run in ``run_dir``; return its summary (also in summary.json)."""
+    run_dir = Path(run_dir)
+    resuming = prepare_run_dir(config, run_dir)
+    summary_path = run_dir / "summary.json"
+    if summary_path.is_file():
+        log.info("%s is already complete; nothing to do", run_dir)
+        return json.loads(summary_path.read_text())
+
+    keras.utils.set_random_seed(config.seed)
+    precision = resolve_precision(config.precision)
+    apply_precision(precision)
+    record_environment(run_dir, seed=config.seed, precision=precision, resumed=resuming)
+
+    train_images = [image for _, image in read_images(dataset_files(config.dataset, "train", config.data_root))]
+    val_images = read_images(dataset_files(config.val_dataset, "test", config.data_root))[: config.val_images]
+    if not val_images:
+        raise UserError(f"No readable validation images in '{config.val_dataset}': pass --val-dataset with a folder of images.")
+    noise = parse_noise(config.noise)
+    data = NoisyDataset(train_images, noise, config.target, config.crop, config.augment, config.seed, target_mask=config.loss == "masked_l2")
+    val_noisy = fixed_noise([image for _, image in val_images], parse_noise(config.val_noise), TEST_SEED)
+
+    model = build_model(config.arch, channels=data.channels)
+    loss = build_loss(config.loss)
+    schedule = RampDownSchedule(config.learning_rate, config.total_steps, config.rampdown_fraction)
+    optimizer = keras.optimizers.Adam(schedule, beta_1=config.beta_1, beta_2=config.beta_2, epsilon=config.epsilon)
+    model.compile(optimizer=optimizer, loss=loss, jit_compile=False)
+
+    start_epoch = completed_epochs(run_dir)
+    if start_epoch:
+        log.info("resuming %s at epoch %d of %d", run_dir, start_epoch + 1, config.epochs)
+    stream = data.stream(config.batch_size, start_element=start_epoch * config.steps_per_epoch * config.batch_size)
+    best_so_far = max((float(row["val_psnr"]) for row in read_metrics(run_dir / "metrics.csv")), default=None)
+    callbacks = [
+        *([AnnealGamma(loss.gamma, config.total_steps)] if isinstance(loss, AnnealedL0Loss) else []),
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True),
+        keras.callbacks.TerminateOnNaN(),
+        Validation(val_images, val_noisy, run_dir / "samples"),
+        EpochCSVLogger(run_dir / "metrics.csv"),
+        AtomicModelCheckpoint(run_dir / "checkpoints" / "last.keras"),
+        AtomicModelCheckpoint(
+            run_dir / "checkpoints" / "best.keras", monitor="val_psnr", mode="max", save_best_only=True, initial_value_threshold=best_so_far
+        ),
+        keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False),
+    ]
+    started = time.perf_counter()
+    history = model.fit(stream, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch, callbacks=callbacks, verbose=verbose)
+    if model.stop_training and any(not _finite(v) for v in history.history.get("loss", [])):
+        raise UserError(f"Training of {run_dir} diverged (loss became NaN): lower --learning-rate and start a new --run-dir.")
+
+    metrics = read_metrics(run_dir / "metrics.csv")
+    summary = {
+        "epochs": len(metrics),
+        "steps": config.total_steps,
+        "precision": precision,
+        "final_val_psnr": float(metrics[-1]["val_psnr"]),
+        "best_val_psnr": max(float(row["val_psnr"]) for row in metrics),
+        "val_psnr_noisy": float(metrics[-1]["val_psnr_noisy"]),
+        "val_noise": config.val_noise,
+        "train_seconds_this_start": time.perf_counter() - started,
+        "train_seconds_total": sum(float(row["epoch_seconds"]) for row in metrics),
+    }
+    summary_path.write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _finite(value: float) -> bool:
+    return value == value and abs(value) != float("inf")

@@ -1,0 +1,47 @@
+"""The paper's U-Net: exact parameter count, any multiple-of-32 size, loadable checkpoints."""
+
+import keras
+import numpy as np
+import pytest
+
+import noise2noise_keras  # noqa: F401  (registers losses/schedules for loading)
+from noise2noise_keras.losses import AnnealedL0Loss, build_loss
+from noise2noise_keras.models import build_model
+
+
+def test_unet_has_the_papers_991203_parameters():
+    assert build_model("unet", channels=3).count_params() == 991_203
+
+
+def test_unet_layer_table_matches_the_paper():
+    model = build_model("unet")
+    convs = {layer.name: layer.filters for layer in model.layers if isinstance(layer, keras.layers.Conv2D)}
+    assert convs == {
+        **{f"enc_conv{i}": 48 for i in range(7)},
+        **{f"dec_conv{i}{ab}": 96 for i in range(2, 6) for ab in "ab"},
+        "dec_conv1a": 64, "dec_conv1b": 32, "dec_conv1c": 3,
+    }
+    assert sum(isinstance(layer, keras.layers.MaxPooling2D) for layer in model.layers) == 5
+    assert all(layer.negative_slope == pytest.approx(0.1) for layer in model.layers if isinstance(layer, keras.layers.LeakyReLU))
+
+
+@pytest.mark.parametrize("height,width", [(64, 96), (256, 256), (512, 768)])
+def test_output_shape_equals_input_shape(height, width):
+    model = build_model("unet")
+    assert model(np.zeros((1, height, width, 3), np.float32)).shape == (1, height, width, 3)
+
+
+def test_single_channel_model():
+    model = build_model("unet", channels=1)
+    assert model(np.zeros((2, 64, 64, 1), np.float32)).shape == (2, 64, 64, 1)
+
+
+def test_saved_checkpoint_loads_with_plain_keras_and_gives_same_output(tmp_path):
+    model = build_model("unet")
+    model.compile(optimizer="adam", loss=build_loss("l0"))
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    batch = np.random.default_rng(0).random((1, 64, 64, 3), dtype=np.float32)
+    np.testing.assert_allclose(loaded(batch), model(batch), atol=1e-6)
+    assert isinstance(loaded.loss, AnnealedL0Loss)

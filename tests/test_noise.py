@@ -1,0 +1,102 @@
+"""Noise models: statistics match their definitions; specs parse or fail with one clear sentence."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from noise2noise_keras.errors import UserError
+from noise2noise_keras.noise import NOISE_KINDS, default_loss_for, paper_test_noise, parse_noise
+
+SEED = tf.constant([7, 11], tf.int64)
+
+
+def flat_image(value=0.5, size=256):
+    return tf.fill([size, size, 3], value)
+
+
+def test_gaussian_std_within_two_percent_and_not_clipped():
+    image = flat_image(0.9)
+    noisy = parse_noise("gaussian,25").corrupt(image, SEED).numpy()
+    residual = noisy - 0.9
+    assert abs(residual.std() * 255 / 25 - 1) < 0.02
+    assert abs(residual.mean()) < 0.002
+    assert noisy.max() > 1.0  # the paper does not clip
+
+
+def test_gaussian_range_draws_sigma_per_image():
+    noise = parse_noise("gaussian,0,50")
+    sigmas = [np.std(noise.corrupt(flat_image(size=64), tf.constant([1, i], tf.int64)).numpy() - 0.5) * 255 for i in range(200)]
+    assert 0 <= min(sigmas) < 5 and 45 < max(sigmas) <= 52
+    assert abs(np.mean(sigmas) - 25) < 3
+
+
+def test_poisson_mean_and_variance():
+    lam, x = 30.0, 0.4
+    noisy = parse_noise("poisson,30").corrupt(flat_image(x, 512), SEED).numpy()
+    assert abs(noisy.mean() - x) < 0.005
+    assert abs(noisy.var() / (x / lam) - 1) < 0.03
+    assert np.allclose(noisy * lam, np.round(noisy * lam), atol=1e-4)  # integer counts / lambda
+
+
+@pytest.mark.parametrize("p", [10, 50, 90])
+def test_bernoulli_drops_fraction_p_and_returns_mask(p):
+    noise = parse_noise(f"bernoulli,{p}")
+    noisy, mask = noise.corrupt_with_mask(flat_image(0.7), SEED)
+    dropped = 1 - mask.numpy().mean()
+    assert abs(dropped - p / 100) < 0.01
+    assert np.all((noisy.numpy() == 0) == (mask.numpy() == 0))  # dropped pixels are zero in every channel
+
+
+@pytest.mark.parametrize("p", [10, 25, 50])
+def test_text_coverage_close_to_p(p):
+    image = flat_image(0.5)
+    noisy = parse_noise(f"text,{p}").corrupt(image, SEED).numpy()
+    covered = np.any(noisy != 0.5, axis=-1).mean()
+    assert abs(covered - p / 100) <= 0.05
+
+
+@pytest.mark.parametrize("p", [30, 70])
+def test_impulse_replaces_fraction_p_with_uniform_colours(p):
+    noisy = parse_noise(f"impulse,{p}").corrupt(flat_image(0.5), SEED).numpy()
+    replaced = np.any(noisy != 0.5, axis=-1)
+    assert abs(replaced.mean() - p / 100) < 0.01
+    assert abs(noisy[replaced].mean() - 0.5) < 0.01 and noisy[replaced].std() > 0.25  # U[0,1] has std 0.289
+
+
+def test_same_seed_same_noise_and_input_target_independent():
+    noise = parse_noise("gaussian,25")
+    a = noise.corrupt(flat_image(), SEED).numpy()
+    b = noise.corrupt(flat_image(), SEED).numpy()
+    c = noise.corrupt(flat_image(), tf.constant([7, 12], tf.int64)).numpy()
+    assert np.array_equal(a, b)
+    assert abs(np.corrcoef((a - 0.5).ravel(), (c - 0.5).ravel())[0, 1]) < 0.01
+
+
+def test_clean_is_identity():
+    image = flat_image(0.3)
+    assert np.array_equal(parse_noise("clean").corrupt(image, SEED).numpy(), image.numpy())
+
+
+@pytest.mark.parametrize(
+    "spec,canonical",
+    [("gaussian", "gaussian,0,50"), ("gaussian,25", "gaussian,25"), ("gaussian,0,50", "gaussian,0,50"), ("poisson,30", "poisson,30"),
+     ("text,0,50", "text,0,50"), ("impulse,0,95", "impulse,0,95"), ("bernoulli,50", "bernoulli,50"), (" Poisson ", "poisson,0.001,50")],
+)
+def test_specs_parse(spec, canonical):
+    assert parse_noise(spec).spec == canonical
+
+
+@pytest.mark.parametrize("spec", ["gauss", "gaussian,abc", "gaussian,50,10", "text,150", "poisson,0", "clean,3", "gaussian,1,2,3", ""])
+def test_bad_specs_are_one_sentence_errors_naming_valid_kinds(spec):
+    with pytest.raises(UserError) as error:
+        parse_noise(spec)
+    message = str(error.value)
+    assert "\n" not in message and message.endswith(".")
+    assert "gaussian" in message or repr(spec)[1:-1] in message
+
+
+def test_paper_test_noise_and_losses():
+    assert [paper_test_noise(name).spec for name in ("gaussian", "poisson", "bernoulli", "text", "impulse")] == [
+        "gaussian,25", "poisson,30", "bernoulli,50", "text,25", "impulse,70"]
+    assert {name: default_loss_for(name) for name in NOISE_KINDS} == {
+        "gaussian": "l2", "poisson": "l2", "bernoulli": "masked_l2", "text": "l1", "impulse": "l0", "clean": "l2"}

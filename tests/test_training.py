@@ -1,0 +1,122 @@
+"""End-to-end training through the real CLI: outputs, resume after a kill, bad input, clear errors."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.test_datasets import write_odd_images
+
+TINY = ["--epochs", "2", "--steps", "3", "--batch-size", "2", "--crop", "64", "--val-images", "2", "--precision", "float32"]
+
+
+def n2n(*args, timeout=600, **kwargs):
+    return subprocess.run([sys.executable, "-m", "noise2noise_keras", *map(str, args)], capture_output=True, text=True, timeout=timeout, **kwargs)
+
+
+def epochs_in(run_dir: Path) -> list[int]:
+    with open(run_dir / "metrics.csv") as handle:
+        return [int(row["epoch"]) for row in csv.DictReader(handle)]
+
+
+@pytest.fixture(scope="module")
+def photo_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(0)
+    base = np.kron(rng.integers(0, 256, (12, 16, 3)), np.ones((8, 8, 1))).astype(np.uint8)  # smooth-ish blocks
+    for i in range(3):
+        Image.fromarray(np.roll(base, 10 * i, axis=1)).save(folder / f"photo{i}.png")
+    return folder
+
+
+@pytest.mark.slow
+def test_train_writes_a_complete_run_directory_and_evaluates(photo_folder, tmp_path):
+    run = tmp_path / "run"
+    result = n2n("train", "gaussian", photo_folder, *TINY, "--run-dir", run)
+    assert result.returncode == 0, result.stderr
+    assert "validation PSNR" in result.stdout
+    config = json.loads((run / "config.json").read_text())
+    assert config["noise"] == "gaussian" and config["loss"] == "l2" and config["val_noise"] == "gaussian,25" and config["seed"] == 0
+    environment = json.loads((run / "environment.json").read_text())["starts"][0]
+    assert environment["packages"]["keras"].startswith("3.") and environment["seed"] == 0 and "git_commit" in environment
+    assert epochs_in(run) == [1, 2]
+    assert {"checkpoints/best.keras", "checkpoints/last.keras", "samples/epoch_001.png", "samples/epoch_002.png", "summary.json"} <= {
+        str(p.relative_to(run)) for p in run.rglob("*") if p.is_file()}
+    assert list((run / "logs").rglob("events.out.tfevents*"))
+    assert not (run / "backup").exists()  # BackupAndRestore state is removed once training completes
+
+    again = n2n("train", "gaussian", photo_folder, *TINY, "--run-dir", run)
+    assert again.returncode == 0 and "already complete" in again.stderr + again.stdout
+
+    evaluation = n2n("evaluate", run, "--dataset", photo_folder, "--noise", "gaussian,25")
+    assert evaluation.returncode == 0, evaluation.stderr
+    summary = json.loads((run / "eval" / f"{photo_folder.name}-gaussian_25" / "summary.json").read_text())
+    assert summary["images"] == 3 and summary["psnr_noisy_mean"] == pytest.approx(20.2, abs=0.6)
+    assert (run / "eval" / f"{photo_folder.name}-gaussian_25" / "figure.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_without_repeating_or_losing_epochs(photo_folder, tmp_path):
+    run = tmp_path / "run"
+    args = ["train", "gaussian", photo_folder, "--epochs", "3", "--steps", "8", "--batch-size", "2", "--crop", "128",
+            "--val-images", "1", "--precision", "float32", "--run-dir", run]
+    process = subprocess.Popen([sys.executable, "-m", "noise2noise_keras", *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and not ((run / "metrics.csv").exists() and (run / "backup" / "training_metadata.json").exists()):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)  # a preempted job: no chance to clean up
+    process.wait()
+    assert epochs_in(run) == [1], "the kill must land during epoch 2 for this test to mean anything"
+
+    resumed = n2n("train", *args[1:])
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming" in resumed.stderr and "at epoch 2 of 3" in resumed.stderr
+    assert epochs_in(run) == [1, 2, 3]
+    starts = json.loads((run / "environment.json").read_text())["starts"]
+    assert [start["resumed"] for start in starts] == [False, True]
+
+
+@pytest.mark.slow
+def test_folder_of_odd_and_broken_images_trains_without_traceback(tmp_path):
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    write_odd_images(folder)
+    result = n2n("train", "text", folder, *TINY, "--run-dir", tmp_path / "run")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "truncated.jpg" in result.stderr and "empty.png" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (["train", "gaussian", "EMPTY"], "contains no image files"),
+        (["train", "gauss", "sample"], "Unknown noise 'gauss'"),
+        (["train", "gaussian", "kodak", "--data-root", "NOWHERE"], "n2n download kodak"),
+        (["train", "gaussian", "sample", "--crop", "100"], "multiple of 32"),
+        (["evaluate", "NOWHERE"], "pass --dataset and --noise"),
+    ],
+)
+def test_user_errors_are_one_sentence_and_exit_nonzero(tmp_path, args, expected):
+    (tmp_path / "EMPTY").mkdir()
+    result = n2n(*args, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith("error:") and expected in lines[-1]
+    assert "Traceback" not in result.stderr
+
+
+def test_changed_config_on_an_existing_run_is_refused(photo_folder, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"noise": "gaussian", "epochs": 99}))
+    result = n2n("train", "gaussian", photo_folder, *TINY, "--run-dir", run)
+    assert result.returncode == 2 and "different config" in result.stderr and "epochs: 99 -> 2" in result.stderr
