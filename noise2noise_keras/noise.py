@@ -163,7 +163,7 @@ def render_text_overlay(
     bool (H, W, 1) mask of covered pixels. Later strings overwrite earlier ones.
     """
     height, width, channels = int(height), int(width), int(channels)
-    rng = np.random.default_rng(np.asarray(seed, dtype=np.int64).tolist())
+    rng = np.random.default_rng(np.asarray(seed, dtype=np.int64).view(np.uint64).tolist())
     mask_image = Image.new("L", (width, height), 0)
     colour_image = Image.new("RGB", (width, height), (0, 0, 0))
     mask_draw, colour_draw = ImageDraw.Draw(mask_image), ImageDraw.Draw(colour_image)

@@ -21,7 +21,7 @@ def save_comparison_grid(path: str | Path, rows: list[tuple[str, np.ndarray, np.
 
     ``rows`` holds ``(name, noisy, denoised, clean)``; float images in [0, 1] or uint8.
     """
-    figure, axes = plt.subplots(len(rows), 3, figsize=(12, 4 * len(rows)), squeeze=False)
+    figure, axes = plt.subplots(len(rows), 3, figsize=(12, 4 * len(rows)), squeeze=False, layout="constrained")
     for row, (name, noisy, denoised, clean) in zip(axes, rows):
         panels = (("noisy", noisy, psnr(clean, noisy)), ("denoised", denoised, psnr(clean, denoised)), ("clean", clean, None))
         for axis, (label, image, value) in zip(row, panels):
@@ -30,13 +30,12 @@ def save_comparison_grid(path: str | Path, rows: list[tuple[str, np.ndarray, np.
             axis.axis("off")
     if title:
         figure.suptitle(title)
-    figure.tight_layout()
     _save(figure, path)
 
 
 def save_psnr_bars(path: str | Path, names: list[str], noisy_psnr: list[float], denoised_psnr: list[float], title: str) -> None:
     """Per-image PSNR of the noisy input and the denoised output, with their means in the legend."""
-    figure, axis = plt.subplots(figsize=(max(6, 0.45 * len(names) + 2), 4))
+    figure, axis = plt.subplots(figsize=(max(6, 0.45 * len(names) + 2), 4), layout="constrained")
     x = np.arange(len(names))
     axis.bar(x - 0.2, noisy_psnr, 0.4, label=f"noisy (mean {np.mean(noisy_psnr):.2f} dB)")
     axis.bar(x + 0.2, denoised_psnr, 0.4, label=f"denoised (mean {np.mean(denoised_psnr):.2f} dB)")
@@ -44,7 +43,6 @@ def save_psnr_bars(path: str | Path, names: list[str], noisy_psnr: list[float], 
     axis.set_ylabel("PSNR (dB)")
     axis.set_title(title)
     axis.legend(loc="lower right")
-    figure.tight_layout()
     _save(figure, path)
 
 

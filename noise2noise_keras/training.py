@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -114,7 +115,7 @@ def train(config: TrainConfig, run_dir: str | Path, verbose: int | str = "auto")
     best_so_far = max((float(row["val_psnr"]) for row in read_metrics(run_dir / "metrics.csv")), default=None)
     callbacks = [
         *([AnnealGamma(loss.gamma, config.total_steps)] if isinstance(loss, AnnealedL0Loss) else []),
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True),
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True, delete_checkpoint=False),
         keras.callbacks.TerminateOnNaN(),
         Validation(val_images, val_noisy, run_dir / "samples"),
         EpochCSVLogger(run_dir / "metrics.csv"),
@@ -142,6 +143,7 @@ def train(config: TrainConfig, run_dir: str | Path, verbose: int | str = "auto")
         "train_seconds_total": sum(float(row["epoch_seconds"]) for row in metrics),
     }
     summary_path.write_text(json.dumps(summary, indent=2) + "\n")
+    shutil.rmtree(run_dir / "backup", ignore_errors=True)  # only once the summary marks the run complete
     return summary
 
 

@@ -39,6 +39,7 @@ def test_single_channel_model():
 def test_saved_checkpoint_loads_with_plain_keras_and_gives_same_output(tmp_path):
     model = build_model("unet")
     model.compile(optimizer="adam", loss=build_loss("l0"))
+    model.optimizer.build(model.trainable_variables)
     path = tmp_path / "model.keras"
     model.save(path)
     loaded = keras.saving.load_model(path)

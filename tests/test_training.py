@@ -82,6 +82,12 @@ def test_killed_run_resumes_without_repeating_or_losing_epochs(photo_folder, tmp
     assert epochs_in(run) == [1, 2, 3]
     starts = json.loads((run / "environment.json").read_text())["starts"]
     assert [start["resumed"] for start in starts] == [False, True]
+    import keras
+
+    import noise2noise_keras  # noqa: F401
+
+    final = keras.saving.load_model(run / "checkpoints" / "last.keras")
+    assert int(final.optimizer.iterations.numpy()) == 3 * 8  # optimizer state came back with the weights
 
 
 @pytest.mark.slow

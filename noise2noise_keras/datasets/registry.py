@@ -13,8 +13,8 @@ from pathlib import Path
 from noise2noise_keras.datasets.images import list_images
 from noise2noise_keras.errors import UserError
 
-SAMPLE_TRAIN = ("astronaut.png", "rocket.jpg", "motorcycle_left.png", "motorcycle_right.png", "ihc.png", "hubble_deep_field.jpg", "camera.png", "brick.png", "grass.png", "gravel.png")
-SAMPLE_TEST = ("coffee.png", "chelsea.png")
+SAMPLE_TRAIN = ("astronaut.png", "rocket.jpg", "motorcycle_left.png", "motorcycle_right.png", "coffee.png", "ihc.png", "hubble_deep_field.jpg", "retina.jpg")
+SAMPLE_TEST = ("chelsea.png",)
 
 _SPLIT_FOLDERS = {
     ("kodak", "train"): "kodak",
