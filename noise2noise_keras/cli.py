@@ -23,6 +23,7 @@ log = logging.getLogger("noise2noise_keras")
 def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     from noise2noise_keras.config import PRECISIONS, PRESETS
     from noise2noise_keras.datasets.noisy import TARGETS
+    from noise2noise_keras.distribution import STRATEGIES
 
     parser.add_argument("noise", help="noise spec: gaussian, poisson, bernoulli, text, impulse (e.g. gaussian,25 or gaussian,0,50)")
     parser.add_argument("dataset", help="bsds300, kodak, sample (ships with the package) or a folder of images")
@@ -43,17 +44,25 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", choices=PRECISIONS, help="auto: mixed_float16 on GPU, mixed_bfloat16 on bf16 CPUs, else float32")
     parser.add_argument("--data-root", default=os.environ.get("N2N_DATA_ROOT", "data"), help="where downloaded datasets live (env N2N_DATA_ROOT)")
     parser.add_argument("--run-dir", type=Path, help="output directory (default runs/<noise>-<dataset>-<target>); reuse it to resume")
+    parser.add_argument("--strategy", default="auto", choices=STRATEGIES, help="auto: several GPUs of this node if present; multiworker: one worker per srun task")
 
 
 def run_train(args: argparse.Namespace) -> int:
     from noise2noise_keras.config import make_config
+    from noise2noise_keras.preemption import EXIT_CODE, TrainingPreempted
     from noise2noise_keras.training import default_run_dir, train
 
-    options = {k: v for k, v in vars(args).items() if k not in ("command", "handler", "run_dir", "preset")}
+    options = {k: v for k, v in vars(args).items() if k not in ("command", "handler", "run_dir", "preset", "strategy")}
     config = make_config(args.preset, **options)
     run_dir = args.run_dir or default_run_dir(config)
     log.info("training %s on %s (%s targets) in %s", config.noise, config.dataset, config.target, run_dir)
-    summary = train(config, run_dir, verbose=1 if sys.stdout.isatty() else 2)
+    try:
+        summary = train(config, run_dir, verbose=1 if sys.stdout.isatty() else 2, strategy=args.strategy)
+    except TrainingPreempted as stopped:
+        print(f"{run_dir}: {stopped}", file=sys.stderr)
+        return EXIT_CODE
+    if "final_val_psnr" not in summary:
+        return 0  # a non-chief worker: the chief reports
     print(
         f"{run_dir}: validation PSNR {summary['final_val_psnr']:.2f} dB (best {summary['best_val_psnr']:.2f}) "
         f"vs noisy {summary['val_psnr_noisy']:.2f} dB at {summary['val_noise']}, {summary['train_seconds_total']:.0f} s of training"

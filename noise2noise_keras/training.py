@@ -6,14 +6,15 @@ Run directory layout::
     environment.json   packages, git commit, CPU/GPU, seed, precision; one entry per (re)start
     metrics.csv        one row per epoch: loss, val_psnr, val_ssim, learning_rate, seconds
     checkpoints/       last.keras (every epoch), best.keras (best val_psnr)
-    backup/            Keras BackupAndRestore state (weights + optimizer + epoch) while training
+    backup/            Keras BackupAndRestore state (weights + optimizer + epoch + step) while training
     logs/              TensorBoard event files
     samples/           epoch_NNN.png: noisy / denoised / clean validation crops
     summary.json       written when training completes; its presence means "done"
 
 Re-running the same command on an existing directory resumes mid-run: the
-backup restores weights, optimizer state (hence the learning-rate schedule)
-and epoch, and the data stream continues where it stopped.
+backup restores weights, optimizer state (hence the learning-rate schedule),
+epoch and step (a run stopped by a signal mid-epoch finishes just that
+epoch's remaining steps), and the data stream continues where it stopped.
 """
 
 from __future__ import annotations
@@ -26,19 +27,22 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import tensorflow as tf
 
 from noise2noise_keras.callbacks import AnnealGamma, AtomicModelCheckpoint, EpochCSVLogger, Validation, read_metrics
 from noise2noise_keras.config import TrainConfig
 from noise2noise_keras.datasets.images import read_images
 from noise2noise_keras.datasets.noisy import NoisyDataset, fixed_noise
 from noise2noise_keras.datasets.registry import dataset_files
-from noise2noise_keras.environment import collect_environment
+from noise2noise_keras.distribution import any_worker_flag, describe_devices, make_strategy, worker_info
+from noise2noise_keras.environment import collect_environment, cpu_model
 from noise2noise_keras.errors import UserError
 from noise2noise_keras.evaluation import TEST_SEED
 from noise2noise_keras.losses import AnnealedL0Loss, build_loss
 from noise2noise_keras.models import build_model
 from noise2noise_keras.noise import parse_noise
 from noise2noise_keras.precision import apply_precision, resolve_precision
+from noise2noise_keras.preemption import PreemptibleBackup, StopRequest
 from noise2noise_keras.schedules import RampDownSchedule
 
 log = logging.getLogger(__name__)
@@ -74,25 +78,47 @@ def record_environment(run_dir: Path, **extra: Any) -> None:
     path.write_text(json.dumps({"starts": starts}, indent=2) + "\n")
 
 
-def completed_epochs(run_dir: Path) -> int:
-    """Epochs already in the BackupAndRestore state (0 for a fresh run)."""
+def backup_position(run_dir: Path) -> tuple[int, int]:
+    """``(epoch, step within that epoch)`` saved in the backup; ``(0, 0)`` for a fresh run."""
     metadata = run_dir / "backup" / "training_metadata.json"
-    return int(json.loads(metadata.read_text())["epoch"]) if metadata.is_file() else 0
+    if not metadata.is_file():
+        return 0, 0
+    position = json.loads(metadata.read_text())
+    return int(position["epoch"]), int(position.get("batch", 0))
 
 
-def train(config: TrainConfig, run_dir: str | Path, verbose: int | str = "auto") -> dict[str, Any]:
-    """Train (or resume) the run in ``run_dir``; return its summary (also in summary.json)."""
+def train(
+    config: TrainConfig, run_dir: str | Path, verbose: int | str = "auto", strategy: str = "auto", stop: StopRequest | None = None
+) -> dict[str, Any]:
+    """Train (or resume) the run in ``run_dir``; return its summary (also in summary.json).
+
+    ``strategy`` picks the ``tf.distribute`` strategy (see
+    :mod:`noise2noise_keras.distribution`); only the chief worker writes files.
+    Raises :class:`TrainingPreempted` after saving the state when ``stop`` is
+    requested (SIGUSR1/SIGTERM/SIGINT by default).
+    """
+    distribution = make_strategy(strategy)
+    worker, _ = worker_info(distribution)
+    chief = worker == 0
     run_dir = Path(run_dir)
-    resuming = prepare_run_dir(config, run_dir)
+    resuming = prepare_run_dir(config, run_dir) if chief else (run_dir / "config.json").is_file()
     summary_path = run_dir / "summary.json"
     if summary_path.is_file():
         log.info("%s is already complete; nothing to do", run_dir)
         return json.loads(summary_path.read_text())
+    replicas = distribution.num_replicas_in_sync
+    if config.batch_size % replicas:
+        raise UserError(f"--batch-size {config.batch_size} is the global batch and must be divisible by the {replicas} replicas.")
 
     keras.utils.set_random_seed(config.seed)
     precision = resolve_precision(config.precision)
     apply_precision(precision)
-    record_environment(run_dir, seed=config.seed, precision=precision, resumed=resuming)
+    devices = describe_devices(distribution)
+    log.info("training on %s, precision %s", devices, precision)
+    if not tf.config.list_physical_devices("GPU"):
+        log.warning("warning: no GPU found, training on the CPU (%s); on a cluster request one with --gres=gpu:1 and install tensorflow[and-cuda]", cpu_model())
+    if chief:
+        record_environment(run_dir, seed=config.seed, precision=precision, resumed=resuming, strategy=strategy, devices=devices)
 
     train_images = [image for _, image in read_images(dataset_files(config.dataset, "train", config.data_root))]
     val_images = read_images(dataset_files(config.val_dataset, "test", config.data_root))[: config.val_images]
@@ -102,39 +128,59 @@ def train(config: TrainConfig, run_dir: str | Path, verbose: int | str = "auto")
     data = NoisyDataset(train_images, noise, config.target, config.crop, config.augment, config.seed, target_mask=config.loss == "masked_l2")
     val_noisy = fixed_noise([image for _, image in val_images], parse_noise(config.val_noise), TEST_SEED)
 
-    model = build_model(config.arch, channels=data.channels)
-    loss = build_loss(config.loss)
-    schedule = RampDownSchedule(config.learning_rate, config.total_steps, config.rampdown_fraction)
-    optimizer = keras.optimizers.Adam(schedule, beta_1=config.beta_1, beta_2=config.beta_2, epsilon=config.epsilon)
-    model.compile(optimizer=optimizer, loss=loss, jit_compile=False)
+    with distribution.scope():
+        model = build_model(config.arch, channels=data.channels)
+        loss = build_loss(config.loss)
+        schedule = RampDownSchedule(config.learning_rate, config.total_steps, config.rampdown_fraction)
+        optimizer = keras.optimizers.Adam(schedule, beta_1=config.beta_1, beta_2=config.beta_2, epsilon=config.epsilon)
+        model.compile(optimizer=optimizer, loss=loss, jit_compile=False)
 
-    start_epoch = completed_epochs(run_dir)
-    if start_epoch:
-        log.info("resuming %s at epoch %d of %d", run_dir, start_epoch + 1, config.epochs)
-    stream = data.stream(config.batch_size, start_element=start_epoch * config.steps_per_epoch * config.batch_size)
-    best_so_far = max((float(row["val_psnr"]) for row in read_metrics(run_dir / "metrics.csv")), default=None)
-    callbacks = [
-        *([AnnealGamma(loss.gamma, config.total_steps)] if isinstance(loss, AnnealedL0Loss) else []),
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), double_checkpoint=True, delete_checkpoint=False),
-        keras.callbacks.TerminateOnNaN(),
-        Validation(val_images, val_noisy, run_dir / "samples"),
-        EpochCSVLogger(run_dir / "metrics.csv"),
-        AtomicModelCheckpoint(run_dir / "checkpoints" / "last.keras"),
-        AtomicModelCheckpoint(
-            run_dir / "checkpoints" / "best.keras", monitor="val_psnr", mode="max", save_best_only=True, initial_value_threshold=best_so_far
-        ),
-        keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False),
-    ]
+    stop = stop or StopRequest()
+    stop.install()
+    backup = PreemptibleBackup(str(run_dir / "backup"), stop, any_worker_flag(distribution), write=chief)
+    callbacks = [*([AnnealGamma(loss.gamma, config.total_steps)] if isinstance(loss, AnnealedL0Loss) else []), backup, keras.callbacks.TerminateOnNaN()]
+    if chief:
+        best_so_far = max((float(row["val_psnr"]) for row in read_metrics(run_dir / "metrics.csv")), default=None)
+        callbacks += [
+            Validation(val_images, val_noisy, run_dir / "samples"),
+            EpochCSVLogger(run_dir / "metrics.csv"),
+            AtomicModelCheckpoint(run_dir / "checkpoints" / "last.keras"),
+            AtomicModelCheckpoint(
+                run_dir / "checkpoints" / "best.keras", monitor="val_psnr", mode="max", save_best_only=True, initial_value_threshold=best_so_far
+            ),
+            keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False),
+        ]
+
+    def stream_from(step: int):
+        start = step * config.batch_size
+        if replicas == 1 and worker_info(distribution)[1] == 1:
+            return data.stream(config.batch_size, start)
+        return distribution.distribute_datasets_from_function(
+            lambda context: data.stream(context.get_per_replica_batch_size(config.batch_size), start, context.input_pipeline_id, context.num_input_pipelines)
+        )
+
+    epoch, step = backup_position(run_dir)
+    if epoch or step:
+        log.info("resuming %s at epoch %d of %d, step %d", run_dir, epoch + 1, config.epochs, step)
     started = time.perf_counter()
-    history = model.fit(stream, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch, callbacks=callbacks, verbose=verbose)
-    if model.stop_training and any(not _finite(v) for v in history.history.get("loss", [])):
-        raise UserError(f"Training of {run_dir} diverged (loss became NaN): lower --learning-rate and start a new --run-dir.")
+    fit = dict(callbacks=callbacks, verbose=verbose)
+    if step:  # stopped inside an epoch: finish only its remaining steps
+        backup.batch_offset = step
+        model.fit(stream_from(epoch * config.steps_per_epoch + step), initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=config.steps_per_epoch - step, **fit)
+        epoch += 1
+    if epoch < config.epochs:
+        history = model.fit(stream_from(epoch * config.steps_per_epoch), initial_epoch=epoch, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch, **fit)
+        if model.stop_training and any(not _finite(v) for v in history.history.get("loss", [])):
+            raise UserError(f"Training of {run_dir} diverged (loss became NaN): lower --learning-rate and start a new --run-dir.")
+    if not chief:
+        return {"worker": worker}
 
     metrics = read_metrics(run_dir / "metrics.csv")
     summary = {
         "epochs": len(metrics),
         "steps": config.total_steps,
         "precision": precision,
+        "devices": devices,
         "final_val_psnr": float(metrics[-1]["val_psnr"]),
         "best_val_psnr": max(float(row["val_psnr"]) for row in metrics),
         "val_psnr_noisy": float(metrics[-1]["val_psnr_noisy"]),

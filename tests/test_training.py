@@ -126,3 +126,32 @@ def test_changed_config_on_an_existing_run_is_refused(photo_folder, tmp_path):
     (run / "config.json").write_text(json.dumps({"noise": "gaussian", "epochs": 99}))
     result = n2n("train", "gaussian", photo_folder, *TINY, "--run-dir", run)
     assert result.returncode == 2 and "different config" in result.stderr and "epochs: 99 -> 2" in result.stderr
+
+
+@pytest.mark.slow
+def test_signal_mid_epoch_checkpoints_and_resume_runs_exactly_the_remaining_steps(photo_folder, tmp_path):
+    run = tmp_path / "run"
+    args = ["train", "gaussian", photo_folder, "--epochs", "3", "--steps", "12", "--batch-size", "2", "--crop", "128",
+            "--val-images", "1", "--precision", "float32", "--run-dir", run]
+    process = subprocess.Popen([sys.executable, "-m", "noise2noise_keras", *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not (run / "metrics.csv").exists():
+        time.sleep(0.05)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGUSR1)  # what SLURM sends ahead of the time limit
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 3, stderr
+    assert "SIGUSR1 received" in stderr and "run the same command again to resume" in stderr
+    position = json.loads((run / "backup" / "training_metadata.json").read_text())
+    assert 0 < position["batch"] < 12, position  # saved inside an epoch, not at its end
+
+    resumed = n2n(*args)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"step {position['batch']}" in resumed.stderr
+    assert epochs_in(run) == [1, 2, 3]
+    import keras
+
+    import noise2noise_keras  # noqa: F401
+
+    final = keras.saving.load_model(run / "checkpoints" / "last.keras")
+    assert int(final.optimizer.iterations.numpy()) == 3 * 12  # no step lost, none repeated

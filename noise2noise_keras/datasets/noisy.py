@@ -99,9 +99,14 @@ class NoisyDataset:
             target = tf.concat([target, mask], axis=-1)
         return noisy_input, target
 
-    def stream(self, batch_size: int, start_element: int = 0) -> tf.data.Dataset:
-        """Infinite batched stream, starting at element ``start_element`` (for resume)."""
-        elements = tf.data.Dataset.counter(start=start_element, dtype=tf.int64)
+    def stream(self, batch_size: int, start_element: int = 0, shard_index: int = 0, num_shards: int = 1) -> tf.data.Dataset:
+        """Infinite batched stream from element ``start_element`` (for resume).
+
+        With ``num_shards`` workers, shard ``shard_index`` takes the elements
+        ``k = start_element + shard_index (mod num_shards)``, so the workers
+        together draw exactly the elements a single worker would.
+        """
+        elements = tf.data.Dataset.counter(start=start_element + shard_index, step=num_shards, dtype=tf.int64)
         return (
             elements.map(self.pair, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
             .batch(batch_size, drop_remainder=True)
