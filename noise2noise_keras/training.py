@@ -19,6 +19,7 @@ epoch's remaining steps), and the data stream continues where it stopped.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from noise2noise_keras.callbacks import AnnealGamma, AtomicModelCheckpoint, EpochCSVLogger, Validation, read_metrics
@@ -34,7 +36,7 @@ from noise2noise_keras.config import TrainConfig
 from noise2noise_keras.datasets.images import read_images
 from noise2noise_keras.datasets.noisy import NoisyDataset, fixed_noise
 from noise2noise_keras.datasets.registry import dataset_files
-from noise2noise_keras.distribution import any_worker_flag, describe_devices, make_strategy, worker_info
+from noise2noise_keras.distribution import any_worker_flag, build_for_multiworker, describe_devices, make_strategy, worker_info
 from noise2noise_keras.environment import collect_environment, cpu_model
 from noise2noise_keras.errors import UserError
 from noise2noise_keras.evaluation import TEST_SEED
@@ -134,6 +136,8 @@ def train(
         schedule = RampDownSchedule(config.learning_rate, config.total_steps, config.rampdown_fraction)
         optimizer = keras.optimizers.Adam(schedule, beta_1=config.beta_1, beta_2=config.beta_2, epsilon=config.epsilon)
         model.compile(optimizer=optimizer, loss=loss, jit_compile=False)
+    if worker_info(distribution)[1] > 1:
+        build_for_multiworker(model, distribution, next(iter(data.stream(config.batch_size // replicas))))
 
     stop = stop or StopRequest()
     stop.install()
@@ -151,13 +155,8 @@ def train(
             keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False),
         ]
 
-    def stream_from(step: int):
-        start = step * config.batch_size
-        if replicas == 1 and worker_info(distribution)[1] == 1:
-            return data.stream(config.batch_size, start)
-        return distribution.distribute_datasets_from_function(
-            lambda context: data.stream(context.get_per_replica_batch_size(config.batch_size), start, context.input_pipeline_id, context.num_input_pipelines)
-        )
+    def stream_from(step: int) -> tf.data.Dataset:
+        return data.stream(config.batch_size, start_element=step * config.batch_size)
 
     epoch, step = backup_position(run_dir)
     if epoch or step:
@@ -172,6 +171,7 @@ def train(
         history = model.fit(stream_from(epoch * config.steps_per_epoch), initial_epoch=epoch, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch, **fit)
         if model.stop_training and any(not _finite(v) for v in history.history.get("loss", [])):
             raise UserError(f"Training of {run_dir} diverged (loss became NaN): lower --learning-rate and start a new --run-dir.")
+    log.info("worker %d: final weights sha256 %s", worker, weights_fingerprint(model))
     if not chief:
         return {"worker": worker}
 
@@ -191,6 +191,14 @@ def train(
     summary_path.write_text(json.dumps(summary, indent=2) + "\n")
     shutil.rmtree(run_dir / "backup", ignore_errors=True)  # only once the summary marks the run complete
     return summary
+
+
+def weights_fingerprint(model: keras.Model) -> str:
+    """SHA-256 of all weights: equal on every worker of a correctly synchronised group."""
+    digest = hashlib.sha256()
+    for weight in model.get_weights():
+        digest.update(np.ascontiguousarray(weight).tobytes())
+    return digest.hexdigest()
 
 
 def _finite(value: float) -> bool:

@@ -99,18 +99,21 @@ class NoisyDataset:
             target = tf.concat([target, mask], axis=-1)
         return noisy_input, target
 
-    def stream(self, batch_size: int, start_element: int = 0, shard_index: int = 0, num_shards: int = 1) -> tf.data.Dataset:
-        """Infinite batched stream from element ``start_element`` (for resume).
+    def stream(self, batch_size: int, start_element: int = 0) -> tf.data.Dataset:
+        """Infinite stream of ``batch_size`` batches from element ``start_element`` (for resume).
 
-        With ``num_shards`` workers, shard ``shard_index`` takes the elements
-        ``k = start_element + shard_index (mod num_shards)``, so the workers
-        together draw exactly the elements a single worker would.
+        Under a multi-worker strategy every worker builds this same stream and
+        keeps its own share of each batch (``AutoShardPolicy.DATA``), so the
+        group trains on exactly the batches a single worker would.
         """
-        elements = tf.data.Dataset.counter(start=start_element + shard_index, step=num_shards, dtype=tf.int64)
+        elements = tf.data.Dataset.counter(start=start_element, dtype=tf.int64)
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
         return (
             elements.map(self.pair, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
             .batch(batch_size, drop_remainder=True)
             .prefetch(tf.data.AUTOTUNE)
+            .with_options(options)
         )
 
 
