@@ -12,6 +12,11 @@ n2n_job_name() {
   fi
 }
 
+# The run directory: ${N2N_RUNS_DIR:-runs}/${N2N_RUN_NAME:-<job name>-<job id>}.
+n2n_run_dir() {
+  echo "${N2N_RUNS_DIR:-runs}/${N2N_RUN_NAME:-$(n2n_job_name)}"
+}
+
 # Print where and what we run, and link the SLURM log into the run directory.
 n2n_announce() {
   local run_dir=$1 log
