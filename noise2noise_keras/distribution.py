@@ -34,9 +34,7 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
         # bookkeeping (SLURM's own --gpus-per-task binding decides which GPU a task sees).
         per_task = max(len(gpus), 1)
         try:
-            resolver = tf.distribute.cluster_resolver.SlurmClusterResolver(
-                port_base=WORKER_PORT_BASE, gpus_per_node=per_task * max_tasks_per_node(), gpus_per_task=per_task, auto_set_gpu=False
-            )
+            resolver = _SlurmResolver(len(gpus), port_base=WORKER_PORT_BASE, gpus_per_node=per_task * max_tasks_per_node(), gpus_per_task=per_task, auto_set_gpu=False)
         except (KeyError, RuntimeError) as error:
             raise UserError(f"--strategy multiworker needs a SLURM job step launched with srun ({error}): use jobs/train_multinode.sb.") from None
         communication = tf.distribute.experimental.CommunicationOptions(
@@ -48,6 +46,17 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     if name in ("auto", "none"):
         return tf.distribute.get_strategy()
     raise UserError(f"Unknown strategy '{name}': use one of {', '.join(STRATEGIES)}.")
+
+
+class _SlurmResolver(tf.distribute.cluster_resolver.SlurmClusterResolver):
+    """Reports the GPUs this task really sees (the parent reports its bookkeeping, 1 even on CPU nodes)."""
+
+    def __init__(self, visible_gpus: int, **kwargs) -> None:
+        self._visible_gpus = visible_gpus
+        super().__init__(**kwargs)
+
+    def num_accelerators(self, task_type=None, task_id=None, config_proto=None):
+        return {"GPU": self._visible_gpus} if self._visible_gpus else {}
 
 
 def max_tasks_per_node() -> int:

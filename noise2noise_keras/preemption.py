@@ -70,6 +70,17 @@ class PreemptibleBackup(keras.callbacks.BackupAndRestore):
         super().__init__(backup_dir, double_checkpoint=True, delete_checkpoint=False)
         self.stop, self.any_worker, self.write = stop, any_worker, write
         self.batch_offset = 0
+        self._restored = False
+
+    def on_train_begin(self, logs=None):
+        # Restore once per process. A later fit() in the same process (the rest of the run after
+        # a partial epoch) already has current weights, and re-reading the backup there would race
+        # with the chief, who may still be writing it (HDF5 "unable to lock file").
+        if self._restored:
+            self.model._initial_epoch = None  # noqa: SLF001  use the epoch passed to fit()
+            return
+        super().on_train_begin(logs)
+        self._restored = True
 
     def on_epoch_begin(self, epoch, logs=None):
         # Keras only updates this at epoch end; a save in the first epoch after a resume needs it.

@@ -112,19 +112,27 @@ def test_usr1_checkpoints_requeues_and_the_job_resumes_mid_epoch(job_env, tmp_pa
     assert int(keras.saving.load_model(run / "checkpoints" / "last.keras").optimizer.iterations.numpy()) == 60
 
 
-def test_two_worker_job_trains_in_sync_and_only_the_chief_writes(job_env, tmp_path):
+def test_two_worker_job_trains_in_sync_survives_preemption_and_only_the_chief_writes(job_env, tmp_path):
     job_id, _ = sbatch(job_env, tmp_path, "--nodes=1", "--ntasks-per-node=2", "-c", "1", "--mem=4G", "jobs/train_multinode.sb", "gaussian", "sample",
-                       "--epochs", "2", "--steps", "3", "--batch-size", "4", "--crop", "64", "--val-images", "1", "--precision", "float32")
+                       "--epochs", "3", "--steps", "10", "--batch-size", "4", "--crop", "128", "--val-images", "1", "--precision", "float32")
+    run = tmp_path / "runs" / f"n2n-multinode-{job_id}"
+    deadline = time.time() + 300
+    while time.time() < deadline and not (run / "metrics.csv").exists():
+        time.sleep(0.2)
+    time.sleep(1.0)
+    subprocess.run(["scancel", "--signal=USR1", "--batch", job_id], env=job_env, check=True)
     assert wait_until_done(job_env, job_id) == [("COMPLETED", 0)], log_of(tmp_path, "n2n-multinode", job_id)[-3000:]
     log = log_of(tmp_path, "n2n-multinode", job_id)
+    stops = re.findall(r"^(\d): \S+: stopped by SIGUSR1 at epoch (\d), step (\d+)", log, flags=re.M)
+    assert len(stops) == 2 and stops[0][1:] == stops[1][1:]  # both workers stopped at the same step
+    assert "requeueing job" in log and len(re.findall(r"^\d: resuming", log, flags=re.M)) == 2
     fingerprints = dict(re.findall(r"^(\d): worker \d: final weights sha256 (\w+)", log, flags=re.M))
     assert set(fingerprints) == {"0", "1"} and fingerprints["0"] == fingerprints["1"]
     assert "2 replica(s) on CPU only, worker 0 of 2" in log and "worker 1 of 2" in log
-    runs = list((tmp_path / "runs").iterdir())
-    assert [run.name for run in runs] == [f"n2n-multinode-{job_id}"]
-    assert len(json.loads((runs[0] / "environment.json").read_text())["starts"]) == 1  # written by the chief alone
-    with open(runs[0] / "metrics.csv") as handle:
-        assert len(handle.read().splitlines()) == 3
+    assert [path.name for path in (tmp_path / "runs").iterdir()] == [run.name]
+    assert len(json.loads((run / "environment.json").read_text())["starts"]) == 2  # first start + resume, chief only
+    with open(run / "metrics.csv") as handle:
+        assert [line.split(",")[0] for line in handle.read().splitlines()[1:]] == ["1", "2", "3"]
 
 
 def test_bad_argument_fails_fast_with_the_cli_sentence(job_env, tmp_path):
