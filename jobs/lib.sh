@@ -40,11 +40,18 @@ n2n_run_preemptible() {
   exit "$status"
 }
 
-n2n_on_usr1() {
-  echo "n2n-job: USR1 received (time limit near): saving the training state"
-  kill -USR1 "$N2N_CHILD" 2>/dev/null
+# Forward signal $1 to the trainer and wait until it has saved its state; returns its status.
+n2n_forward() {
+  kill -"$1" "$N2N_CHILD" 2>/dev/null
   local status=0
   wait "$N2N_CHILD" || status=$?
+  return "$status"
+}
+
+n2n_on_usr1() {
+  echo "n2n-job: USR1 received (time limit near): saving the training state"
+  local status=0
+  n2n_forward USR1 || status=$?
   if [ "$status" -eq 3 ] && [ -n "${SLURM_JOB_ID:-}" ]; then
     echo "n2n-job: state saved; requeueing job $SLURM_JOB_ID"
     scontrol requeue "$SLURM_JOB_ID"
@@ -54,8 +61,7 @@ n2n_on_usr1() {
 
 n2n_on_term() {
   echo "n2n-job: SIGTERM received: saving the training state and stopping"
-  kill -TERM "$N2N_CHILD" 2>/dev/null
   local status=0
-  wait "$N2N_CHILD" || status=$?
+  n2n_forward TERM || status=$?
   exit "$status"
 }

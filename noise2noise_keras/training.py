@@ -24,6 +24,7 @@ import json
 import logging
 import shutil
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,9 @@ from noise2noise_keras.preemption import PreemptibleBackup, StopRequest
 from noise2noise_keras.schedules import RampDownSchedule
 
 log = logging.getLogger(__name__)
+
+# Our streams are shuffled by construction (stateless per-element seeds); Keras warns regardless.
+warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
 
 def default_run_dir(config: TrainConfig, root: str | Path = "runs") -> Path:
