@@ -1,6 +1,7 @@
 """The ``n2n`` command line: a thin argparse layer over functions you can call from Python.
 
-``n2n train NOISE DATASET``, ``n2n evaluate RUN_DIR``, ``n2n download NAME``.
+``n2n train NOISE DATASET``, ``n2n evaluate RUN_DIR``, ``n2n denoise INPUT...``,
+``n2n export RUN_DIR OUT``, ``n2n download NAME``.
 This is the only module that reads the environment (``N2N_DOWNLOAD_BASE_URL``,
 ``N2N_DATA_ROOT``) and turns :class:`UserError` into one line and exit code 2.
 """
@@ -106,6 +107,22 @@ def run_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_denoise(args: argparse.Namespace) -> int:
+    from noise2noise_keras.denoise_files import denoise_files
+
+    written = denoise_files(args.inputs, args.output, args.model, args.tile or None, args.tta, args.overwrite)
+    print(f"denoised {len(written)} image(s) with model {args.model}")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from noise2noise_keras.artifacts import export_model
+
+    folder = export_model(args.run_dir, args.out, args.checkpoint)
+    print(f"exported {args.run_dir} ({args.checkpoint}) to {folder}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from noise2noise_keras.datasets.download import DOWNLOADABLE
 
@@ -125,6 +142,21 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data-root", default=os.environ.get("N2N_DATA_ROOT", "data"))
     evaluate.add_argument("--out", type=Path, help="report folder (default RUN_DIR/eval/<dataset>-<noise>)")
     evaluate.set_defaults(handler=run_evaluate)
+
+    denoise = commands.add_parser("denoise", help="denoise image files or folders with a trained model")
+    denoise.add_argument("inputs", nargs="+", help="image files and/or folders of images")
+    denoise.add_argument("-o", "--output", help="output file (one input) or existing folder (default: <name>_denoised.<ext> beside each input)")
+    denoise.add_argument("--model", default="gaussian", help="pretrained name, folder from n2n export, run directory or .keras file")
+    denoise.add_argument("--tile", type=int, default=512, help="tile side in pixels (multiple of 32; 0 = whole image at once)")
+    denoise.add_argument("--tta", action="store_true", help="average the 8 flips/rotations (8x slower)")
+    denoise.add_argument("--overwrite", action="store_true", help="allow writing over an input file")
+    denoise.set_defaults(handler=run_denoise)
+
+    export = commands.add_parser("export", help="write a run's model as a shareable folder (model.keras + config.json)")
+    export.add_argument("run_dir", type=Path)
+    export.add_argument("out", type=Path)
+    export.add_argument("--checkpoint", default="best", choices=("best", "last"))
+    export.set_defaults(handler=run_export)
 
     download = commands.add_parser("download", help="download and verify Kodak or BSDS300")
     download.add_argument("name", choices=DOWNLOADABLE)

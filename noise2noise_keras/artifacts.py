@@ -1,0 +1,96 @@
+"""Model artifacts: exporting a run as a shareable folder, and finding a model by name or path.
+
+An exported model folder holds ``model.keras`` (float32, uncompiled: loads
+anywhere with ``keras.saving.load_model``) and ``config.json`` (format,
+architecture, noise, channels, data range, the training config and summary,
+and any evaluations of the run). Shipped models live in
+``noise2noise_keras/pretrained/<name>/`` in the same layout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from noise2noise_keras.config import TrainConfig
+from noise2noise_keras.errors import UserError
+from noise2noise_keras.inference import load_model
+from noise2noise_keras.models import build_model
+from noise2noise_keras.noise import parse_noise
+
+FORMAT = "noise2noise_keras.model/1"
+PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+
+
+def pretrained_names() -> list[str]:
+    """Names of the models shipped with the package."""
+    return sorted(p.name for p in PRETRAINED_DIR.iterdir() if (p / "model.keras").is_file()) if PRETRAINED_DIR.is_dir() else []
+
+
+def export_model(run_dir: str | Path, out_dir: str | Path, checkpoint: str = "best") -> Path:
+    """Write ``out_dir/model.keras`` + ``out_dir/config.json`` from a training run."""
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    if not (run_dir / "config.json").is_file():
+        raise UserError(f"{run_dir} is not a run directory (no config.json): pass the folder n2n train wrote.")
+    config = TrainConfig.load(run_dir / "config.json")
+    trained = load_model(run_dir, checkpoint)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        model = build_model(config.arch, channels=trained.input_shape[-1])
+    finally:
+        keras.config.set_dtype_policy(previous)
+    model.set_weights(trained.get_weights())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    temporary = out_dir / ".model.partial.keras"
+    model.save(temporary)
+    os.replace(temporary, out_dir / "model.keras")
+    summary_path = run_dir / "summary.json"
+    description = {
+        "format": FORMAT,
+        "arch": config.arch,
+        "noise": parse_noise(config.noise).name,
+        "channels": int(model.input_shape[-1]),
+        "data_range": [0.0, 1.0],
+        "checkpoint": checkpoint,
+        "train_config": config.to_dict(),
+        "training_summary": json.loads(summary_path.read_text()) if summary_path.is_file() else None,
+        "evaluations": [json.loads(p.read_text()) for p in sorted(run_dir.glob("eval/*/summary.json"))],
+    }
+    (out_dir / "config.json").write_text(json.dumps(description, indent=2) + "\n")
+    return out_dir
+
+
+def load_denoiser(spec: str | Path) -> tuple[keras.Model, dict[str, Any]]:
+    """A model and its description from a pretrained name, an exported folder, a run directory or a .keras file."""
+    path = Path(spec)
+    if str(spec) in pretrained_names():
+        path = PRETRAINED_DIR / str(spec)
+    if path.is_dir() and (path / "model.keras").is_file():
+        return _load_exported(path)
+    if path.is_dir() and (path / "config.json").is_file() and (path / "checkpoints").is_dir():
+        return load_model(path), {"noise": parse_noise(TrainConfig.load(path / "config.json").noise).name, "data_range": [0.0, 1.0]}
+    if path.is_file() and path.suffix == ".keras":
+        return load_model(path), {}
+    names = ", ".join(pretrained_names()) or "none shipped yet"
+    raise UserError(f"No model '{spec}': pass a pretrained name ({names}), a folder from n2n export, a run directory or a .keras file.")
+
+
+def _load_exported(folder: Path) -> tuple[keras.Model, dict[str, Any]]:
+    config_path = folder / "config.json"
+    if not config_path.is_file():
+        raise UserError(f"Model folder {folder} has no config.json: re-create it with n2n export RUN_DIR {folder}.")
+    description = json.loads(config_path.read_text())
+    if description.get("format") != FORMAT:
+        raise UserError(f"{config_path} is not a {FORMAT} description (format {description.get('format')!r}): re-export the model.")
+    model = load_model(folder / "model.keras")
+    if description.get("channels") != model.input_shape[-1] or description.get("data_range") != [0.0, 1.0]:
+        raise UserError(
+            f"{config_path} does not match its model.keras (channels {description.get('channels')} vs {model.input_shape[-1]}, "
+            f"data range {description.get('data_range')}): re-export the model."
+        )
+    return model, description

@@ -1,0 +1,134 @@
+"""Denoising the user's own files: tiling equals whole-image, formats survive, bad input is one sentence."""
+
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+import noise2noise_keras  # noqa: F401
+from noise2noise_keras.artifacts import export_model, load_denoiser
+from noise2noise_keras.config import TrainConfig
+from noise2noise_keras.datasets.images import read_rgb
+from noise2noise_keras.errors import UserError
+from noise2noise_keras.image_io import read_image, write_image
+from noise2noise_keras.inference import denoise, denoise_array, denoise_tiled
+from noise2noise_keras.models import build_model
+
+
+@pytest.fixture(scope="module")
+def model():
+    keras.utils.set_random_seed(1)
+    return build_model("unet")
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, model):
+    """A minimal run directory (config + checkpoint), as n2n train leaves it."""
+    run = tmp_path_factory.mktemp("run")
+    TrainConfig(noise="gaussian", dataset="sample").save(run / "config.json")
+    (run / "checkpoints").mkdir()
+    model.save(run / "checkpoints" / "best.keras")
+    return run
+
+
+@pytest.mark.parametrize("tile", [128, 256])
+def test_tiled_output_equals_whole_image_output_on_kodak(model, shared_datasets, tile):
+    noisy = read_rgb(shared_datasets / "kodak" / "kodim05.png") / 255.0 + np.random.default_rng(0).normal(0, 0.1, (512, 768, 3))
+    whole = denoise_array(model, noisy)
+    assert np.abs(denoise_tiled(model, noisy, tile) - whole).max() <= 1e-3
+    assert np.abs(denoise_tiled(model, noisy, tile, margin=32) - whole).max() > 1e-3  # too little context shows
+
+
+def test_tta_gray_and_odd_sizes(model):
+    rng = np.random.default_rng(0)
+    image = rng.random((45, 70, 3), dtype=np.float32)
+    plain, averaged = denoise(image, model), denoise(image, model, tta=True)
+    assert plain.shape == averaged.shape == image.shape and not np.allclose(plain, averaged)
+    assert 0 <= averaged.min() and averaged.max() <= 1
+    assert denoise(image[..., :1], model).shape == (45, 70, 1)
+    assert denoise(np.zeros((1, 1, 3), np.float32), model).shape == (1, 1, 3)
+
+
+def test_sixteen_bit_gray_round_trips_at_sixteen_bits(tmp_path):
+    values = np.linspace(0, 65535, 64 * 48).reshape(48, 64).astype(np.uint16)
+    Image.fromarray(values).save(tmp_path / "in.png")
+    loaded = read_image(tmp_path / "in.png")
+    assert loaded.bits == 16 and loaded.pixels.shape == (48, 64, 1)
+    write_image(tmp_path / "out.png", loaded.pixels, loaded)
+    with Image.open(tmp_path / "out.png") as written:
+        assert written.mode.startswith("I;16") or written.mode == "I"
+        assert np.array_equal(np.asarray(written).astype(np.uint16), values)
+
+
+def test_alpha_icc_exif_and_palette(tmp_path):
+    rng = np.random.default_rng(0)
+    rgba = rng.integers(0, 256, (40, 30, 4), dtype=np.uint8)
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # display rotated by 90 degrees
+    Image.fromarray(rgba).save(tmp_path / "in.png", icc_profile=icc, exif=exif)
+    loaded = read_image(tmp_path / "in.png")
+    assert loaded.pixels.shape == (30, 40, 3)  # upright
+    write_image(tmp_path / "out.png", loaded.pixels * 0.5, loaded)
+    with Image.open(tmp_path / "out.png") as written:
+        assert written.mode == "RGBA" and written.size == (40, 30)
+        assert np.array_equal(np.asarray(written)[..., 3], np.rot90(rgba[..., 3], -1))  # alpha untouched (but upright)
+        assert written.info.get("icc_profile") == icc
+    Image.fromarray(rgba[..., :3]).convert("P").save(tmp_path / "palette.png")
+    assert read_image(tmp_path / "palette.png").pixels.shape == (40, 30, 3)
+
+
+def test_export_writes_model_and_config_and_loading_checks_them(run_dir, tmp_path):
+    folder = export_model(run_dir, tmp_path / "exported")
+    config = json.loads((folder / "config.json").read_text())
+    assert config["noise"] == "gaussian" and config["channels"] == 3 and config["data_range"] == [0.0, 1.0]
+    model, description = load_denoiser(folder)
+    assert model.count_params() == 991_203 and description["arch"] == "unet"
+    config["channels"] = 1
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(UserError, match="does not match its model.keras"):
+        load_denoiser(folder)
+    (folder / "config.json").unlink()
+    with pytest.raises(UserError, match="has no config.json"):
+        load_denoiser(folder)
+
+
+def n2n(*args):
+    return subprocess.run([sys.executable, "-m", "noise2noise_keras", *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+def test_cli_denoises_files_and_folders_and_refuses_bad_input(run_dir, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (50, 70, 3), dtype=np.uint8)).save(photos / "a.jpg")
+    Image.fromarray(rng.integers(0, 256, (1, 1, 3), dtype=np.uint8)).save(photos / "tiny.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    result = n2n("denoise", photos, "-o", out, "--model", run_dir)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["a.jpg", "tiny.png"]
+    beside = n2n("denoise", photos / "a.jpg", "--model", run_dir)
+    assert beside.returncode == 0 and (photos / "a_denoised.jpg").is_file()
+
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.txt").write_text("not an image")
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG broken")
+    cases = [
+        (["denoise", tmp_path / "missing.png"], "does not exist"),
+        (["denoise", tmp_path / "broken.png", "-o", tmp_path / "x.png"], "not a readable image"),
+        (["denoise", tmp_path / "notes"], "contains no image files"),
+        (["denoise", photos / "a.jpg", "-o", tmp_path / "nowhere" / "a.png"], "does not exist"),
+        (["denoise", photos / "a.jpg", "-o", photos / "a.jpg"], "Refusing to overwrite"),
+        (["denoise", photos / "a.jpg", "--model", "no-such-model"], "No model 'no-such-model'"),
+    ]
+    for args, expected in cases:
+        result = n2n(*args, *([] if "--model" in args else ["--model", run_dir]))
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.strip().splitlines()[-1].startswith("error:") and expected in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+    assert not (tmp_path / "x.png").exists() and not list(tmp_path.glob(".*partial*"))
