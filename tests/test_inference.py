@@ -132,3 +132,19 @@ def test_cli_denoises_files_and_folders_and_refuses_bad_input(run_dir, tmp_path)
         assert result.stderr.strip().splitlines()[-1].startswith("error:") and expected in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
     assert not (tmp_path / "x.png").exists() and not list(tmp_path.glob(".*partial*"))
+
+
+@pytest.mark.slow
+def test_inference_notebook_runs_headless_and_draws_its_figures(run_dir, tmp_path):
+    import nbclient
+    import nbformat
+
+    from tests.conftest import REPO
+
+    notebook = nbformat.read(REPO / "notebooks" / "inference.ipynb", as_version=4)
+    parameters = next(cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", []))
+    parameters.source += f'\nMODEL = "{run_dir}"\nOUT = "{tmp_path / "figures"}"'  # offline: sample images, a test model
+    nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(REPO / "notebooks")}}).execute()
+    assert {p.name for p in (tmp_path / "figures").iterdir()} >= {"comparison.png", "psnr_per_image.png", "own_denoised.png"}
+    shown = [output for cell in notebook.cells for output in cell.get("outputs", []) if "image/png" in output.get("data", {})]
+    assert len(shown) == 3
