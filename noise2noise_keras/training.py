@@ -148,16 +148,7 @@ def train(
     backup = PreemptibleBackup(str(run_dir / "backup"), stop, any_worker_flag(distribution), write=chief)
     callbacks = [*([AnnealGamma(loss.gamma, config.total_steps)] if isinstance(loss, AnnealedL0Loss) else []), backup, keras.callbacks.TerminateOnNaN()]
     if chief:
-        best_so_far = max((float(row["val_psnr"]) for row in read_metrics(run_dir / "metrics.csv")), default=None)
-        callbacks += [
-            Validation(val_images, val_noisy, run_dir / "samples"),
-            EpochCSVLogger(run_dir / "metrics.csv"),
-            AtomicModelCheckpoint(run_dir / "checkpoints" / "last.keras"),
-            AtomicModelCheckpoint(
-                run_dir / "checkpoints" / "best.keras", monitor="val_psnr", mode="max", save_best_only=True, initial_value_threshold=best_so_far
-            ),
-            keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False),
-        ]
+        callbacks += chief_callbacks(run_dir, val_images, val_noisy)
 
     def stream_from(step: int) -> tf.data.Dataset:
         return data.stream(config.batch_size, start_element=step * config.batch_size)
@@ -179,6 +170,25 @@ def train(
     if not chief:
         return {"worker": worker}
 
+    summary = write_summary(run_dir, config, precision, devices, time.perf_counter() - started)
+    shutil.rmtree(run_dir / "backup", ignore_errors=True)  # only once the summary marks the run complete
+    return summary
+
+
+def chief_callbacks(run_dir: Path, val_images: list, val_noisy: list) -> list[keras.callbacks.Callback]:
+    """The callbacks that write the run directory (the chief worker's alone)."""
+    best_so_far = max((float(row["val_psnr"]) for row in read_metrics(run_dir / "metrics.csv")), default=None)
+    return [
+        Validation(val_images, val_noisy, run_dir / "samples"),
+        EpochCSVLogger(run_dir / "metrics.csv"),
+        AtomicModelCheckpoint(run_dir / "checkpoints" / "last.keras"),
+        AtomicModelCheckpoint(run_dir / "checkpoints" / "best.keras", monitor="val_psnr", mode="max", save_best_only=True, initial_value_threshold=best_so_far),
+        keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False),
+    ]
+
+
+def write_summary(run_dir: Path, config: TrainConfig, precision: str, devices: str, seconds_this_start: float) -> dict[str, Any]:
+    """summary.json from metrics.csv; its presence marks the run complete."""
     metrics = read_metrics(run_dir / "metrics.csv")
     summary = {
         "epochs": len(metrics),
@@ -189,11 +199,10 @@ def train(
         "best_val_psnr": max(float(row["val_psnr"]) for row in metrics),
         "val_psnr_noisy": float(metrics[-1]["val_psnr_noisy"]),
         "val_noise": config.val_noise,
-        "train_seconds_this_start": time.perf_counter() - started,
+        "train_seconds_this_start": seconds_this_start,
         "train_seconds_total": sum(float(row["epoch_seconds"]) for row in metrics),
     }
-    summary_path.write_text(json.dumps(summary, indent=2) + "\n")
-    shutil.rmtree(run_dir / "backup", ignore_errors=True)  # only once the summary marks the run complete
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
 
