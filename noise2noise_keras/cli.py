@@ -110,7 +110,7 @@ def run_download(args: argparse.Namespace) -> int:
 def run_denoise(args: argparse.Namespace) -> int:
     from noise2noise_keras.denoise_files import denoise_files
 
-    written = denoise_files(args.inputs, args.output, args.model, args.tile or None, args.tta, args.overwrite)
+    written = denoise_files(args.inputs, args.output, args.model, args.tile, args.tta, args.overwrite)
     print(f"denoised {len(written)} image(s) with model {args.model}")
     return 0
 
@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     denoise.add_argument("inputs", nargs="+", help="image files and/or folders of images")
     denoise.add_argument("-o", "--output", help="output file (one input) or existing folder (default: <name>_denoised.<ext> beside each input)")
     denoise.add_argument("--model", default="gaussian", help="pretrained name, folder from n2n export, run directory or .keras file")
-    denoise.add_argument("--tile", type=int, default=512, help="tile side in pixels (multiple of 32; 0 = whole image at once)")
+    denoise.add_argument("--tile", type=int, help="tile side in pixels, a multiple of 32 (default: 1024 above 4 Mpx, else whole image; 0 = never tile)")
     denoise.add_argument("--tta", action="store_true", help="average the 8 flips/rotations (8x slower)")
     denoise.add_argument("--overwrite", action="store_true", help="allow writing over an input file")
     denoise.set_defaults(handler=run_denoise)

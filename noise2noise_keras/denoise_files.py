@@ -59,7 +59,7 @@ def output_paths(files: list[Path], output: str | Path | None, overwrite: bool) 
 
 
 def denoise_files(
-    inputs: list[str | Path], output: str | Path | None = None, model: str = "gaussian", tile: int | None = 512, tta: bool = False, overwrite: bool = False
+    inputs: list[str | Path], output: str | Path | None = None, model: str = "gaussian", tile: int | None = None, tta: bool = False, overwrite: bool = False
 ) -> list[Path]:
     """Denoise every input image; returns the written paths. Nothing is written for an input that fails."""
     files = expand_inputs(inputs)

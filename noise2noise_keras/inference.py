@@ -21,6 +21,8 @@ from noise2noise_keras.errors import UserError
 
 SIZE_MULTIPLE = 32
 TILE_MARGIN = 160  # receptive field of the paper's U-Net: 159 px on either side, on the 32-px grid
+AUTO_TILE = 1024  # tile side used when ``tile`` is None and the image is larger than AUTO_TILE_PIXELS
+AUTO_TILE_PIXELS = 2048 * 2048  # up to here one pass is fastest and fits comfortably in memory
 
 
 def pad_to_multiple(image: np.ndarray, multiple: int = SIZE_MULTIPLE) -> np.ndarray:
@@ -76,8 +78,9 @@ def denoise(image: np.ndarray, model: keras.Model, tile: int | None = None, tta:
 
     ``C`` may be 1 with an RGB model (the gray image is replicated to RGB and the
     result averaged back), or match the model's channels. ``tile`` bounds memory
-    for large images (see :func:`denoise_tiled`); ``tta`` averages the 8
-    flips/rotations, which costs 8x the time.
+    for large images (see :func:`denoise_tiled`): ``None`` tiles only images
+    above ``AUTO_TILE_PIXELS`` (tiling costs the context margins), ``0`` never.
+    ``tta`` averages the 8 flips/rotations, which costs 8x the time.
     """
     image = np.asarray(image, dtype=np.float32)
     if image.ndim == 2:
@@ -87,6 +90,9 @@ def denoise(image: np.ndarray, model: keras.Model, tile: int | None = None, tta:
         return denoise(np.repeat(image, 3, axis=-1), model, tile, tta).mean(axis=-1, keepdims=True)
     if image.shape[-1] != model_channels:
         raise UserError(f"The image has {image.shape[-1]} channels but the model expects {model_channels}.")
+
+    if tile is None:
+        tile = AUTO_TILE if image.shape[0] * image.shape[1] > AUTO_TILE_PIXELS else 0
 
     def once(array: np.ndarray) -> np.ndarray:
         array = np.ascontiguousarray(array)
