@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import tensorflow as tf
 from PIL import Image
 
 from noise2noise_keras.datasets.images import UnreadableImage, read_images, read_rgb

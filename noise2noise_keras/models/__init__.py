@@ -11,9 +11,6 @@ from noise2noise_keras.models.unet import build_unet
 
 ARCHITECTURES: dict[str, Callable[..., keras.Model]] = {"unet": build_unet}
 
-# Spatial size every architecture's input must be a multiple of.
-SIZE_MULTIPLE = {"unet": 32}
-
 
 def build_model(arch: str, channels: int = 3) -> keras.Model:
     """Build architecture ``arch`` for ``channels``-channel images."""
