@@ -148,3 +148,18 @@ def test_inference_notebook_runs_headless_and_draws_its_figures(run_dir, tmp_pat
     assert {p.name for p in (tmp_path / "figures").iterdir()} >= {"comparison.png", "psnr_per_image.png", "own_denoised.png"}
     shown = [output for cell in notebook.cells for output in cell.get("outputs", []) if "image/png" in output.get("data", {})]
     assert len(shown) == 3
+
+
+def test_shipped_gaussian_model_denoises_out_of_the_box(tmp_path):
+    rng = np.random.default_rng(0)
+    clean = np.kron(rng.integers(40, 220, (6, 8, 3)), np.ones((16, 16, 1))).astype(np.float64) / 255
+    noisy = np.clip(clean + rng.normal(0, 25 / 255, clean.shape), 0, 1)
+    Image.fromarray(np.rint(noisy * 255).astype(np.uint8)).save(tmp_path / "photo.png")
+    result = n2n("denoise", tmp_path / "photo.png")
+    assert result.returncode == 0, result.stderr
+    with Image.open(tmp_path / "photo_denoised.png") as written:
+        denoised = np.asarray(written) / 255
+    error = lambda image: np.sqrt(np.mean((image - clean) ** 2))  # noqa: E731
+    assert error(denoised) < 0.5 * error(noisy)
+    _, description = load_denoiser("gaussian")
+    assert description["noise"] == "gaussian" and {e["dataset"] for e in description["evaluations"]} == {"kodak", "bsds300"}
