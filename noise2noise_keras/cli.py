@@ -91,7 +91,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise UserError(f"No readable images in '{dataset}'.")
     model = load_model(args.run_dir, args.checkpoint)
     out_dir = args.out or (args.run_dir if args.run_dir.is_dir() else args.run_dir.parent) / "eval" / f"{Path(dataset).name}-{noise.spec.replace(',', '_')}"
-    summary = evaluate_model(model, images, noise, out_dir, {"model": str(args.run_dir), "checkpoint": args.checkpoint, "dataset": dataset})
+    info = {"model": str(args.run_dir), "checkpoint": args.checkpoint, "dataset": dataset}
+    summary = evaluate_model(model, images, noise, out_dir, info, save_noisy=args.save_noisy)
     print(
         f"{Path(dataset).name} {noise.spec}: denoised {summary['psnr_denoised_mean']:.2f} dB (SSIM {summary['ssim_denoised_mean']:.3f}) "
         f"vs noisy {summary['psnr_noisy_mean']:.2f} dB (SSIM {summary['ssim_noisy_mean']:.3f}) over {summary['images']} images -> {out_dir}"
@@ -141,13 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--max-images", type=int)
     evaluate.add_argument("--data-root", default=os.environ.get("N2N_DATA_ROOT", "data"))
     evaluate.add_argument("--out", type=Path, help="report folder (default RUN_DIR/eval/<dataset>-<noise>)")
+    evaluate.add_argument("--save-noisy", type=Path, help="also write the exact noisy inputs as float32 TIFFs into this folder (to score other tools on them)")
     evaluate.set_defaults(handler=run_evaluate)
 
     denoise = commands.add_parser("denoise", help="denoise image files or folders with a trained model")
     denoise.add_argument("inputs", nargs="+", help="image files and/or folders of images")
     denoise.add_argument("-o", "--output", help="output file (one input) or existing folder (default: <name>_denoised.<ext> beside each input)")
     denoise.add_argument("--model", default="gaussian", help="pretrained name, folder from n2n export, run directory or .keras file")
-    denoise.add_argument("--tile", type=int, help="tile side in pixels, a multiple of 32 (default: 1024 above 4 Mpx, else whole image; 0 = never tile)")
+    denoise.add_argument("--tile", type=int, help="tile side in pixels, a multiple of 32 (default: 512 above 4 Mpx, else whole image; 0 = never tile)")
     denoise.add_argument("--tta", action="store_true", help="average the 8 flips/rotations (8x slower)")
     denoise.add_argument("--overwrite", action="store_true", help="allow writing over an input file")
     denoise.set_defaults(handler=run_denoise)

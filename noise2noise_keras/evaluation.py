@@ -17,7 +17,8 @@ import numpy as np
 from tqdm import tqdm
 
 from noise2noise_keras.datasets.noisy import fixed_noise
-from noise2noise_keras.inference import denoise_array
+from noise2noise_keras.image_io import LoadedImage, write_image
+from noise2noise_keras.inference import denoise
 from noise2noise_keras.metrics import psnr, ssim
 from noise2noise_keras.noise import NoiseModel
 from noise2noise_keras.plots import save_comparison_grid, save_psnr_bars
@@ -39,7 +40,7 @@ def score_images(
     """
     rows, examples = [], []
     for (name, clean), noisy in tqdm(list(zip(images, noisy_images)), desc="evaluating", unit="img", disable=not progress):
-        denoised = denoise_array(model, noisy)
+        denoised = denoise(noisy, model, tile=0)
         row = {"image": name, "psnr_noisy": psnr(clean, noisy), "psnr_denoised": psnr(clean, denoised)}
         if with_ssim:
             row.update(ssim_noisy=ssim(clean, noisy), ssim_denoised=ssim(clean, denoised))
@@ -50,10 +51,26 @@ def score_images(
 
 
 def evaluate_model(
-    model: keras.Model, images: list[tuple[str, np.ndarray]], noise: NoiseModel, out_dir: str | Path, info: dict[str, Any], seed: int = TEST_SEED, progress: bool = True
+    model: keras.Model,
+    images: list[tuple[str, np.ndarray]],
+    noise: NoiseModel,
+    out_dir: str | Path,
+    info: dict[str, Any],
+    seed: int = TEST_SEED,
+    progress: bool = True,
+    save_noisy: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Corrupt ``images`` with fixed noise, score the model on them, write the report, return its summary."""
+    """Corrupt ``images`` with fixed noise, score the model on them, write the report, return its summary.
+
+    ``save_noisy`` also writes the noisy inputs, unclipped and unrounded, as
+    float32 TIFFs named after the images: ``n2n denoise`` (or any other tool)
+    run on them sees exactly what the model saw here.
+    """
     noisy_images = fixed_noise([image for _, image in images], noise, seed)
+    if save_noisy is not None:
+        Path(save_noisy).mkdir(parents=True, exist_ok=True)
+        for (name, _), noisy in zip(images, noisy_images):
+            write_image(Path(save_noisy) / f"{Path(name).stem}.tif", noisy, LoadedImage(noisy, None, {}))
     rows, examples = score_images(model, images, noisy_images, progress=progress)
     return write_report(out_dir, rows, examples, {**info, "noise": noise.spec, "seed": seed})
 

@@ -1,11 +1,17 @@
 """Reading and writing the user's own images for denoising, keeping what a user expects kept.
 
 Unlike training data (always 8-bit RGB), denoising must give back what came
-in: bit depth (16-bit grayscale in, 16-bit out), the alpha channel untouched,
-the ICC profile and EXIF data where the output format allows, upright pixels
-(EXIF orientation is applied on reading and the tag dropped). Palette and CMYK
+in. Pixels stay in the file's own sample type (uint8, uint16, float32), so
+16-bit and float data keep every bit and a huge 8-bit image costs one byte
+per sample in memory. The alpha channel is kept untouched, the ICC profile and
+EXIF data where the output format allows, and pixels are made upright (EXIF
+orientation is applied on reading and the tag dropped). Palette and CMYK
 images come back as RGB (a denoised image no longer fits a palette), bilevel
 as 8-bit grayscale.
+
+TIFF goes through ``tifffile`` (the format of scientific cameras and
+microscopes: 16-bit and float colour, planar layouts, which Pillow cannot
+represent); every other format through Pillow.
 """
 
 from __future__ import annotations
@@ -15,83 +21,131 @@ import os
 from pathlib import Path
 
 import numpy as np
+import tifffile
 from PIL import Image, ImageOps
 
 from noise2noise_keras.errors import UserError
 
 # Denoising a user's own large scan is legitimate; Pillow's default bomb limit (~179 Mpx) is not ours to keep.
 MAX_PIXELS = 1_000_000_000
+TIFF_SUFFIXES = (".tif", ".tiff")
 _SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
+_ICC_TAG = 34675
 
 
 @dataclasses.dataclass
 class LoadedImage:
-    """Pixels as float32 (H, W, C) in [0, 1] plus what writing it back needs."""
+    """Pixels (H, W, C) in the file's sample type (uint8, uint16 or float32 in [0, 1]) plus what writing back needs."""
 
     pixels: np.ndarray
     alpha: np.ndarray | None
-    bits: int
     info: dict
 
 
 def read_image(path: str | Path) -> LoadedImage:
     """Read ``path`` for denoising; raises :class:`UserError` naming the file if it is not an image."""
     path = Path(path)
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
-        with Image.open(path) as opened:
-            opened.load()
-            image = ImageOps.exif_transpose(opened)
+        return _read_tiff(path) if path.suffix.lower() in TIFF_SUFFIXES else _read_with_pillow(path)
     except FileNotFoundError:
         raise UserError(f"{path} does not exist.") from None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, tifffile.TiffFileError) as error:
         raise UserError(f"{path} is not a readable image ({error}).") from None
-    info = {key: image.info[key] for key in ("icc_profile", "exif", "dpi") if key in image.info}
-    if image.mode in _SIXTEEN_BIT_MODES:
-        array = np.asarray(image, dtype=np.float32)
-        bits = 16 if image.mode.startswith("I;16") or array.max(initial=0) > 255 else 8
-        return LoadedImage(array[..., None] / (65535.0 if bits == 16 else 255.0), None, bits, info)
-    if image.mode == "P":
-        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-    elif image.mode in ("1", "F"):
-        image = image.convert("L")
-    elif image.mode not in ("L", "LA", "RGB", "RGBA"):
-        image = image.convert("RGB")
-    array = np.asarray(image)
-    alpha = array[..., -1] if image.mode in ("LA", "RGBA") else None
-    colour = array[..., :-1] if alpha is not None else array
-    if colour.ndim == 2:
-        colour = colour[..., None]
-    return LoadedImage(colour.astype(np.float32) / 255.0, alpha, 8, info)
+
+
+def _read_with_pillow(path: Path) -> LoadedImage:
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    with Image.open(path) as image:
+        image.load()
+        ImageOps.exif_transpose(image, in_place=True)  # in place: a copy would double the memory of a huge image
+        info = {key: image.info[key] for key in ("icc_profile", "exif", "dpi") if key in image.info}
+        if image.mode in _SIXTEEN_BIT_MODES:
+            array = np.asarray(image)
+            if image.mode == "I":  # 32-bit integer: holds 8- or 16-bit samples
+                array = np.clip(array, 0, 65535).astype(np.uint8 if array.max(initial=0) <= 255 else np.uint16)
+            return LoadedImage(array.astype(array.dtype.newbyteorder("=")).reshape(array.shape + (1,)), None, info)
+        if image.mode == "P":
+            image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+        elif image.mode in ("1", "F"):
+            image = image.convert("L")
+        elif image.mode not in ("L", "LA", "RGB", "RGBA"):
+            image = image.convert("RGB")
+        array = np.asarray(image)
+        has_alpha = image.mode in ("LA", "RGBA")
+    return _split_alpha(array, has_alpha, info)
+
+
+def _read_tiff(path: Path) -> LoadedImage:
+    with tifffile.TiffFile(path) as tiff:
+        series = tiff.series[0]
+        array, axes = series.asarray(), series.axes
+        icc = tiff.pages[0].tags.get(_ICC_TAG)
+        info = {"icc_profile": bytes(icc.value)} if icc is not None else {}
+    if axes[0] in "SC" and array.ndim == 3 and array.shape[0] <= 4:  # planar: samples first
+        array, axes = np.moveaxis(array, 0, -1), axes[1:] + "S"
+    if axes not in ("YX", "YXS"):
+        raise ValueError(f"it holds a {axes} stack of shape {array.shape}; save one 2-D image per file")
+    if array.dtype.kind == "f":
+        array = array.astype(np.float32)
+    elif array.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"{array.dtype} samples are not supported; use uint8, uint16 or float in [0, 1]")
+    if array.ndim == 2:
+        array = array[..., None]
+    return _split_alpha(array, array.shape[-1] in (2, 4), info)
+
+
+def _split_alpha(array: np.ndarray, has_alpha: bool, info: dict) -> LoadedImage:
+    if array.ndim == 2:
+        array = array[..., None]
+    if has_alpha:
+        return LoadedImage(array[..., :-1], array[..., -1], info)
+    return LoadedImage(array, None, info)
 
 
 def write_image(path: str | Path, pixels: np.ndarray, like: LoadedImage) -> None:
-    """Write float (H, W, C) ``pixels`` in [0, 1] with the bit depth, alpha and metadata of ``like``.
+    """Write (H, W, C) ``pixels`` (the sample type of ``like``) with the alpha and metadata of ``like``.
 
+    TIFF keeps any sample type; PNG keeps 8 bits and 16-bit grayscale; other
+    formats 8 bits: anything else is refused rather than silently reduced.
     Written to a temporary file and renamed, so a failure leaves no partial output.
     """
     path = Path(path)
     if not path.parent.is_dir():
         raise UserError(f"Cannot write {path}: the folder {path.parent} does not exist.")
-    pixels = np.clip(np.asarray(pixels, dtype=np.float64), 0.0, 1.0)
-    if like.bits == 16 and pixels.shape[-1] == 1:
-        if path.suffix.lower() not in (".png", ".tif", ".tiff"):
-            raise UserError(f"Cannot write 16-bit {path}: use a .png or .tif output to keep 16 bits.")
-        image = Image.fromarray(np.rint(pixels[..., 0] * 65535).astype(np.uint16))  # uint16 -> mode I;16
-    else:
-        channels = np.rint(pixels * 255).astype(np.uint8)
-        if like.alpha is not None:
-            channels = np.concatenate([channels, like.alpha[..., None]], axis=-1)
-        image = Image.fromarray(channels.squeeze(-1) if channels.shape[-1] == 1 else channels)
-    if image.mode in ("RGBA", "LA") and path.suffix.lower() in (".jpg", ".jpeg"):
-        raise UserError(f"Cannot keep the alpha channel in {path}: use a .png output.")
-    options = {key: value for key, value in like.info.items() if key in ("icc_profile", "exif", "dpi")}
-    if path.suffix.lower() in (".jpg", ".jpeg"):
-        options["quality"] = 95
+    channels = pixels if like.alpha is None else np.concatenate([pixels, like.alpha[..., None]], axis=-1)
+    suffix = path.suffix.lower()
     temporary = path.with_name(f".{path.stem}.partial{path.suffix}")
     try:
-        image.save(temporary, **options)
+        if suffix in TIFF_SUFFIXES:
+            _write_tiff(temporary, channels, like)
+        else:
+            _write_with_pillow(temporary, path, channels, like)
         os.replace(temporary, path)
     except (OSError, ValueError, KeyError) as error:
         temporary.unlink(missing_ok=True)
-        raise UserError(f"Cannot write {path} ({error}): choose an output format such as .png.") from None
+        raise UserError(f"Cannot write {path} ({error}): choose an output format such as .png or .tif.") from None
+
+
+def _write_tiff(path: Path, channels: np.ndarray, like: LoadedImage) -> None:
+    colour = channels.shape[-1] >= 3
+    tifffile.imwrite(
+        path,
+        channels if channels.shape[-1] > 1 else channels[..., 0],
+        photometric="rgb" if colour else "minisblack",
+        extrasamples=["unassalpha"] if like.alpha is not None else None,
+        iccprofile=like.info.get("icc_profile"),
+    )
+
+
+def _write_with_pillow(temporary: Path, path: Path, channels: np.ndarray, like: LoadedImage) -> None:
+    suffix = path.suffix.lower()
+    if channels.dtype != np.uint8 and not (channels.dtype == np.uint16 and channels.shape[-1] == 1 and suffix == ".png"):
+        kind = "float" if channels.dtype.kind == "f" else f"{channels.dtype.itemsize * 8}-bit"
+        raise UserError(f"Cannot keep {kind} pixels in {path}: use a .tif output (or .png for 16-bit grayscale).")
+    if channels.shape[-1] in (2, 4) and suffix in (".jpg", ".jpeg"):
+        raise UserError(f"Cannot keep the alpha channel in {path}: use a .png output.")
+    image = Image.fromarray(channels[..., 0] if channels.shape[-1] == 1 else channels)  # uint16 -> mode I;16
+    options = {key: value for key, value in like.info.items() if key in ("icc_profile", "exif", "dpi")}
+    if suffix in (".jpg", ".jpeg"):
+        options["quality"] = 95
+    image.save(temporary, format=Image.registered_extensions().get(suffix), **options)

@@ -7,6 +7,7 @@ import sys
 import keras
 import numpy as np
 import pytest
+import tifffile
 from PIL import Image, ImageCms
 
 import noise2noise_keras  # noqa: F401
@@ -15,7 +16,8 @@ from noise2noise_keras.config import TrainConfig
 from noise2noise_keras.datasets.images import read_rgb
 from noise2noise_keras.errors import UserError
 from noise2noise_keras.image_io import read_image, write_image
-from noise2noise_keras.inference import denoise, denoise_array, denoise_tiled
+from noise2noise_keras.inference import denoise
+from noise2noise_keras.metrics import psnr
 from noise2noise_keras.models import build_model
 
 
@@ -38,12 +40,15 @@ def run_dir(tmp_path_factory, model):
 @pytest.mark.parametrize("tile", [128, 256])
 def test_tiled_output_equals_whole_image_output_on_kodak(model, shared_datasets, tile):
     noisy = read_rgb(shared_datasets / "kodak" / "kodim05.png") / 255.0 + np.random.default_rng(0).normal(0, 0.1, (512, 768, 3))
-    whole = denoise_array(model, noisy)
-    assert np.abs(denoise_tiled(model, noisy, tile) - whole).max() <= 1e-3
-    assert np.abs(denoise_tiled(model, noisy, tile, margin=32) - whole).max() > 1e-3  # too little context shows
+    noisy = noisy[:500, :700]  # not a multiple of the tile or of 32: edge tiles are padded
+    whole = denoise(noisy, model, tile=0)
+    assert np.abs(denoise(noisy, model, tile=tile) - whole).max() <= 1e-3
+    assert np.abs(denoise(noisy, model, tile=tile, margin=32) - whole).max() > 1e-3  # too little context shows
+    if tile == 256:  # test-time augmentation is applied per window, so it tiles exactly too
+        assert np.abs(denoise(noisy, model, tile=tile, tta=True) - denoise(noisy, model, tile=0, tta=True)).max() <= 1e-3
 
 
-def test_tta_gray_and_odd_sizes(model):
+def test_tta_gray_odd_sizes_and_sample_types(model):
     rng = np.random.default_rng(0)
     image = rng.random((45, 70, 3), dtype=np.float32)
     plain, averaged = denoise(image, model), denoise(image, model, tta=True)
@@ -51,17 +56,50 @@ def test_tta_gray_and_odd_sizes(model):
     assert 0 <= averaged.min() and averaged.max() <= 1
     assert denoise(image[..., :1], model).shape == (45, 70, 1)
     assert denoise(np.zeros((1, 1, 3), np.float32), model).shape == (1, 1, 3)
+    for dtype in (np.uint8, np.uint16):  # integers in, same integers out, over their full range
+        top = np.iinfo(dtype).max
+        quantized = np.rint(image * top).astype(dtype)
+        out = denoise(quantized, model)
+        assert out.dtype == dtype and np.abs(out / top - denoise(quantized / top, model)).max() <= 0.5 / top + 1e-6
+    with pytest.raises(UserError, match="multiple of 32"):
+        denoise(image, model, tile=100)
+    with pytest.raises(UserError, match="not int16"):
+        denoise(np.zeros((8, 8, 3), np.int16), model)
 
 
 def test_sixteen_bit_gray_round_trips_at_sixteen_bits(tmp_path):
     values = np.linspace(0, 65535, 64 * 48).reshape(48, 64).astype(np.uint16)
     Image.fromarray(values).save(tmp_path / "in.png")
     loaded = read_image(tmp_path / "in.png")
-    assert loaded.bits == 16 and loaded.pixels.shape == (48, 64, 1)
+    assert loaded.pixels.dtype == np.uint16 and loaded.pixels.shape == (48, 64, 1)
     write_image(tmp_path / "out.png", loaded.pixels, loaded)
     with Image.open(tmp_path / "out.png") as written:
         assert written.mode.startswith("I;16") or written.mode == "I"
         assert np.array_equal(np.asarray(written).astype(np.uint16), values)
+    with pytest.raises(UserError, match="use a .tif output"):
+        write_image(tmp_path / "out.jpg", loaded.pixels, loaded)
+    assert not list(tmp_path.glob("*.jpg")) and not list(tmp_path.glob(".*partial*"))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_tiff_keeps_sample_type_channels_alpha_and_icc(tmp_path, dtype):
+    rng = np.random.default_rng(0)
+    rgba = rng.random((33, 47, 4)).astype(np.float32)
+    if dtype != np.float32:
+        rgba = np.rint(rgba * np.iinfo(dtype).max).astype(dtype)
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    tifffile.imwrite(tmp_path / "in.tif", rgba, photometric="rgb", extrasamples=["unassalpha"], iccprofile=icc)
+    loaded = read_image(tmp_path / "in.tif")
+    assert loaded.pixels.dtype == dtype and loaded.pixels.shape == (33, 47, 3) and np.array_equal(loaded.alpha, rgba[..., 3])
+    write_image(tmp_path / "out.tif", loaded.pixels, loaded)
+    with tifffile.TiffFile(tmp_path / "out.tif") as written:
+        assert np.array_equal(written.asarray(), rgba) and bytes(written.pages[0].tags[34675].value) == icc
+    planar = np.moveaxis(rgba[..., :3], -1, 0)
+    tifffile.imwrite(tmp_path / "planar.tif", planar, photometric="rgb", planarconfig="separate")
+    assert np.array_equal(read_image(tmp_path / "planar.tif").pixels, rgba[..., :3])
+    tifffile.imwrite(tmp_path / "stack.tif", np.stack([rgba[..., 0]] * 5))
+    with pytest.raises(UserError, match="save one 2-D image per file"):
+        read_image(tmp_path / "stack.tif")
 
 
 def test_alpha_icc_exif_and_palette(tmp_path):
@@ -73,7 +111,7 @@ def test_alpha_icc_exif_and_palette(tmp_path):
     Image.fromarray(rgba).save(tmp_path / "in.png", icc_profile=icc, exif=exif)
     loaded = read_image(tmp_path / "in.png")
     assert loaded.pixels.shape == (30, 40, 3)  # upright
-    write_image(tmp_path / "out.png", loaded.pixels * 0.5, loaded)
+    write_image(tmp_path / "out.png", loaded.pixels // 2, loaded)
     with Image.open(tmp_path / "out.png") as written:
         assert written.mode == "RGBA" and written.size == (40, 30)
         assert np.array_equal(np.asarray(written)[..., 3], np.rot90(rgba[..., 3], -1))  # alpha untouched (but upright)
@@ -132,6 +170,21 @@ def test_cli_denoises_files_and_folders_and_refuses_bad_input(run_dir, tmp_path)
         assert result.stderr.strip().splitlines()[-1].startswith("error:") and expected in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
     assert not (tmp_path / "x.png").exists() and not list(tmp_path.glob(".*partial*"))
+
+
+def test_cli_denoise_scores_what_cli_evaluate_scores(run_dir, shared_datasets, tmp_path):
+    """n2n denoise on the noisy inputs saved by n2n evaluate gives the same PSNR (float TIFFs keep them exact)."""
+    result = n2n("evaluate", run_dir, "--dataset", "kodak", "--noise", "gaussian,25", "--max-images", "2",
+                 "--data-root", shared_datasets, "--out", tmp_path / "eval", "--save-noisy", tmp_path / "noisy")
+    assert result.returncode == 0, result.stderr
+    (tmp_path / "denoised").mkdir()
+    result = n2n("denoise", tmp_path / "noisy", "-o", tmp_path / "denoised", "--model", run_dir)
+    assert result.returncode == 0, result.stderr
+    denoised = sorted((tmp_path / "denoised").glob("*.tif"))
+    assert [p.name for p in denoised] == ["kodim01.tif", "kodim02.tif"]
+    scores = [psnr(read_rgb(shared_datasets / "kodak" / f"{p.stem}.png"), read_image(p).pixels) for p in denoised]
+    summary = json.loads((tmp_path / "eval" / "summary.json").read_text())
+    assert abs(np.mean(scores) - summary["psnr_denoised_mean"]) <= 0.01
 
 
 @pytest.mark.slow
