@@ -53,12 +53,13 @@ def main() -> None:
         write_image(out, denoise(image.pixels, model), image)
 
     results = {
-        "raw model call": timed(lambda: np.asarray(model(batch, training=False)), args.repeats),
+        "raw model call, eager (model(x))": timed(lambda: np.asarray(model(batch, training=False)), args.repeats),
+        "raw model call, graph (predict_on_batch)": timed(lambda: model.predict_on_batch(batch), args.repeats),
         "denoise() (uint8 -> float, pad, call, crop, clip, -> uint8)": timed(lambda: denoise(loaded.pixels, model), args.repeats),
         "file pipeline (read PNG, denoise, write PNG)": timed(pipeline, args.repeats),
         "denoise() tiled 256": timed(lambda: denoise(loaded.pixels, model, tile=256), args.repeats),
     }
-    raw = results["raw model call"]["median_s"]
+    raw = min(results[name]["median_s"] for name in results if name.startswith("raw"))  # the faster raw call is the baseline
     for entry in results.values():
         entry["ratio_to_raw"] = entry["median_s"] / raw
     report = {"image": str(args.image.name), "shape": list(loaded.pixels.shape), "model": args.model, "results": results, "environment": collect_environment()}
@@ -70,7 +71,7 @@ def main() -> None:
         f"CPU: {report['environment']['cpu']} ({report['environment']['cpu_count']} cores), GPUs: {report['environment']['gpus'] or 'none'}; "
         f"{args.repeats} repetitions after one warm-up.",
         "",
-        "| what | median (s) | min–max (s) | ratio to raw call |",
+        "| what | median (s) | min–max (s) | ratio to the faster raw call |",
         "|---|---|---|---|",
         *[f"| {name} | {r['median_s']:.3f} | {r['min_s']:.3f}–{r['max_s']:.3f} | {r['ratio_to_raw']:.3f} |" for name, r in results.items()],
     ]

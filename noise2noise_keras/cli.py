@@ -72,6 +72,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    from noise2noise_keras.artifacts import load_denoiser
     from noise2noise_keras.config import TrainConfig
     from noise2noise_keras.datasets.images import read_images
     from noise2noise_keras.datasets.registry import dataset_files
@@ -79,19 +80,23 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from noise2noise_keras.inference import load_model
     from noise2noise_keras.noise import parse_noise
 
-    config_path = args.run_dir / "config.json"
-    config = TrainConfig.load(config_path) if config_path.is_file() else None
-    dataset = args.dataset or (config.val_dataset if config else None)
-    spec = args.noise or (config.val_noise if config else None)
+    path = Path(args.model)
+    if (path / "checkpoints").is_dir():  # a run directory: its checkpoint of choice, its report folder
+        config = path / "config.json"
+        model, train = load_model(path, args.checkpoint), TrainConfig.load(config).to_dict() if config.is_file() else {}
+        reports = path / "eval"
+    else:  # a pretrained name, an exported folder or a .keras file: reports in ./eval/<model>/
+        model, description = load_denoiser(args.model)
+        train, reports = description.get("train_config") or {}, Path("eval") / path.stem
+    dataset, spec = args.dataset or train.get("val_dataset"), args.noise or train.get("val_noise")
     if dataset is None or spec is None:
-        raise UserError(f"{args.run_dir} has no config.json: pass --dataset and --noise.")
+        raise UserError(f"{args.model} does not record its validation data: pass --dataset and --noise.")
     noise = parse_noise(spec)
     images = read_images(dataset_files(dataset, "test", args.data_root))[: args.max_images]
     if not images:
         raise UserError(f"No readable images in '{dataset}'.")
-    model = load_model(args.run_dir, args.checkpoint)
-    out_dir = args.out or (args.run_dir if args.run_dir.is_dir() else args.run_dir.parent) / "eval" / f"{Path(dataset).name}-{noise.spec.replace(',', '_')}"
-    info = {"model": str(args.run_dir), "checkpoint": args.checkpoint, "dataset": dataset}
+    out_dir = args.out or reports / f"{Path(dataset).name}-{noise.spec.replace(',', '_')}"
+    info = {"model": str(args.model), "checkpoint": args.checkpoint, "dataset": dataset}
     summary = evaluate_model(model, images, noise, out_dir, info, save_noisy=args.save_noisy)
     print(
         f"{Path(dataset).name} {noise.spec}: denoised {summary['psnr_denoised_mean']:.2f} dB (SSIM {summary['ssim_denoised_mean']:.3f}) "
@@ -135,13 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=run_train)
 
     evaluate = commands.add_parser("evaluate", help="score a trained model on whole images against clean ones")
-    evaluate.add_argument("run_dir", type=Path, help="run directory or .keras file")
+    evaluate.add_argument("model", help="run directory, pretrained name, folder from n2n export or .keras file")
     evaluate.add_argument("--dataset", help="kodak, bsds300 (its test split), sample or a folder (default: the run's validation set)")
     evaluate.add_argument("--noise", help="test noise spec (default: the paper's test noise for the run)")
-    evaluate.add_argument("--checkpoint", default="best", choices=("best", "last"))
+    evaluate.add_argument("--checkpoint", default="best", choices=("best", "last"), help="for a run directory")
     evaluate.add_argument("--max-images", type=int)
     evaluate.add_argument("--data-root", default=os.environ.get("N2N_DATA_ROOT", "data"))
-    evaluate.add_argument("--out", type=Path, help="report folder (default RUN_DIR/eval/<dataset>-<noise>)")
+    evaluate.add_argument("--out", type=Path, help="report folder (default RUN_DIR/eval/<dataset>-<noise>, or ./eval/<model>/... for other models)")
     evaluate.add_argument("--save-noisy", type=Path, help="also write the exact noisy inputs as float32 TIFFs into this folder (to score other tools on them)")
     evaluate.set_defaults(handler=run_evaluate)
 

@@ -67,7 +67,7 @@ def denoise_files(
     network, _ = load_denoiser(model)
     for file, target in tqdm(list(zip(files, targets)), desc="denoising", unit="img", disable=len(files) < 2):
         loaded = read_image(file)
-        loaded.pixels = denoise(loaded.pixels, network, tile=tile, tta=tta)
+        loaded.pixels = denoise(loaded.pixels, network, tile=tile, tta=tta, progress=True)
         write_image(target, loaded.pixels, loaded)
         log.info("%s -> %s", file, target)
     return targets

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from tqdm import tqdm
 
 from noise2noise_keras.errors import UserError
 
@@ -82,7 +83,9 @@ def _predictor(model: keras.Model, tta: bool, gray_through_rgb: bool) -> Callabl
     return predict
 
 
-def denoise(image: np.ndarray, model: keras.Model, tile: int | None = None, tta: bool = False, margin: int = TILE_MARGIN) -> np.ndarray:
+def denoise(
+    image: np.ndarray, model: keras.Model, tile: int | None = None, tta: bool = False, margin: int = TILE_MARGIN, progress: bool = False
+) -> np.ndarray:
     """Denoise an (H, W) or (H, W, C) image; returns (H, W, C) of the same kind, clipped to its range.
 
     uint8 and uint16 images are read over their full range and come back in
@@ -93,7 +96,8 @@ def denoise(image: np.ndarray, model: keras.Model, tile: int | None = None, tta:
     ``AUTO_TILE_PIXELS`` (tiling costs the context margins), ``0`` never.
     ``margin`` is the context around each tile; below ``TILE_MARGIN`` tiles
     no longer match the whole-image result. ``tta`` averages the 8
-    flips/rotations, which costs 8x the time.
+    flips/rotations, which costs 8x the time. ``progress`` shows a bar over
+    the tiles when there are several.
     """
     image = np.asarray(image)
     if image.dtype.kind not in "uf":
@@ -117,7 +121,8 @@ def denoise(image: np.ndarray, model: keras.Model, tile: int | None = None, tta:
     integer = np.issubdtype(image.dtype, np.integer)
     output = np.empty(image.shape, dtype=image.dtype if integer else np.float32)
     predict = _predictor(model, tta, gray_through_rgb)
-    for rows, cols, out_rows, out_cols in _windows(height, width, tile, margin):
+    tiles = -(-height // tile) * -(-width // tile)
+    for rows, cols, out_rows, out_cols in tqdm(_windows(height, width, tile, margin), "tiles", tiles, leave=False, disable=not progress or tiles == 1):
         result = predict(_float_window(image, rows, cols, pad_mode))
         block = np.clip(result[out_rows.start - rows.start : out_rows.stop - rows.start, out_cols.start - cols.start : out_cols.stop - cols.start], 0.0, 1.0)
         output[out_rows, out_cols] = np.rint(block * np.iinfo(image.dtype).max) if integer else block

@@ -8,14 +8,14 @@ import keras
 import numpy as np
 import pytest
 import tifffile
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, ImageOps
 
 import noise2noise_keras  # noqa: F401
 from noise2noise_keras.artifacts import export_model, load_denoiser
 from noise2noise_keras.config import TrainConfig
 from noise2noise_keras.datasets.images import read_rgb
 from noise2noise_keras.errors import UserError
-from noise2noise_keras.image_io import read_image, write_image
+from noise2noise_keras.image_io import LoadedImage, read_image, upright, write_image
 from noise2noise_keras.inference import denoise
 from noise2noise_keras.metrics import psnr
 from noise2noise_keras.models import build_model
@@ -67,18 +67,34 @@ def test_tta_gray_odd_sizes_and_sample_types(model):
         denoise(np.zeros((8, 8, 3), np.int16), model)
 
 
-def test_sixteen_bit_gray_round_trips_at_sixteen_bits(tmp_path):
-    values = np.linspace(0, 65535, 64 * 48).reshape(48, 64).astype(np.uint16)
-    Image.fromarray(values).save(tmp_path / "in.png")
-    loaded = read_image(tmp_path / "in.png")
-    assert loaded.pixels.dtype == np.uint16 and loaded.pixels.shape == (48, 64, 1)
-    write_image(tmp_path / "out.png", loaded.pixels, loaded)
-    with Image.open(tmp_path / "out.png") as written:
-        assert written.mode.startswith("I;16") or written.mode == "I"
-        assert np.array_equal(np.asarray(written).astype(np.uint16), values)
+@pytest.mark.parametrize("planes", [1, 2, 3, 4])
+def test_sixteen_bit_png_round_trips_at_sixteen_bits(tmp_path, planes):
+    values = np.random.default_rng(planes).integers(0, 65536, (48, 64, planes), dtype=np.uint16)
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    loaded = LoadedImage(values[..., : 3 if planes > 2 else 1], values[..., -1] if planes in (2, 4) else None, {"icc_profile": icc})
+    write_image(tmp_path / "image.png", loaded.pixels, loaded)  # written by us, read back by Pillow and by us
+    with Image.open(tmp_path / "image.png") as written:
+        assert written.info["icc_profile"] == icc and written.size == (64, 48)
+    read = read_image(tmp_path / "image.png")
+    assert read.pixels.dtype == np.uint16 and np.array_equal(read.pixels, loaded.pixels) and read.info["icc_profile"] == icc
+    assert (read.alpha is None) == (loaded.alpha is None) and (read.alpha is None or np.array_equal(read.alpha, loaded.alpha))
     with pytest.raises(UserError, match="use a .tif output"):
-        write_image(tmp_path / "out.jpg", loaded.pixels, loaded)
+        write_image(tmp_path / "out.jpg", read.pixels, read)
     assert not list(tmp_path.glob("*.jpg")) and not list(tmp_path.glob(".*partial*"))
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_and_tiff_orientation_make_pixels_upright_as_pillow_does(tmp_path, orientation):
+    stored = np.random.default_rng(0).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(stored).save(tmp_path / "photo.png", exif=exif)
+    with Image.open(tmp_path / "photo.png") as image:
+        expected = np.asarray(ImageOps.exif_transpose(image))
+    assert np.array_equal(upright(stored, orientation), expected)
+    assert np.array_equal(read_image(tmp_path / "photo.png").pixels, expected)
+    tifffile.imwrite(tmp_path / "scan.tif", stored.astype(np.uint16), photometric="rgb", extratags=[(274, "H", 1, orientation)])
+    assert np.array_equal(read_image(tmp_path / "scan.tif").pixels, expected.astype(np.uint16))
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
@@ -203,7 +219,7 @@ def test_inference_notebook_runs_headless_and_draws_its_figures(run_dir, tmp_pat
     assert len(shown) == 3
 
 
-def test_shipped_gaussian_model_denoises_out_of_the_box(tmp_path):
+def test_shipped_gaussian_model_denoises_out_of_the_box(tmp_path, shared_datasets):
     rng = np.random.default_rng(0)
     clean = np.kron(rng.integers(40, 220, (6, 8, 3)), np.ones((16, 16, 1))).astype(np.float64) / 255
     noisy = np.clip(clean + rng.normal(0, 25 / 255, clean.shape), 0, 1)
@@ -216,3 +232,7 @@ def test_shipped_gaussian_model_denoises_out_of_the_box(tmp_path):
     assert error(denoised) < 0.5 * error(noisy)
     _, description = load_denoiser("gaussian")
     assert description["noise"] == "gaussian" and {e["dataset"] for e in description["evaluations"]} == {"kodak", "bsds300"}
+    result = n2n("evaluate", "gaussian", "--dataset", "kodak", "--max-images", "1", "--data-root", shared_datasets, "--out", tmp_path / "eval")
+    assert result.returncode == 0, result.stderr  # shipped names are scored like run directories
+    assert next(e for e in description["evaluations"] if e["dataset"] == "kodak")["images"] == 24
+    assert json.loads((tmp_path / "eval" / "summary.json").read_text())["psnr_denoised_mean"] > 28

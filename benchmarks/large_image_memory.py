@@ -1,0 +1,104 @@
+"""Peak memory of ``n2n denoise`` on a 20000 x 20000 photograph (tiled automatically): the target is < 4 GiB.
+
+    python benchmarks/large_image_memory.py [--side 20000] [--model gaussian]
+
+Builds a noisy 8-bit RGB PNG of Kodak photographs tiled to ``side`` x ``side``
+(Gaussian noise, sigma 25), runs the real command line on it in a child
+process and reads the child's peak resident set size from the kernel
+(``getrusage(RUSAGE_CHILDREN)``), so decoding, denoising and encoding are all
+counted. Also checks the result denoised: PSNR of a central crop against the
+clean image. Writes benchmarks/results/large_image_memory.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from noise2noise_keras.environment import collect_environment
+from noise2noise_keras.inference import AUTO_TILE, TILE_MARGIN
+from noise2noise_keras.metrics import psnr
+
+RESULTS = Path(__file__).resolve().parent / "results"
+KODAK = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "kodak"
+BAND = 1000  # rows of noise drawn at a time: float64 noise for the whole image would take 9.6 GB here
+
+
+def clean_image(side: int) -> np.ndarray:
+    """Kodak photographs (landscape ones, 512 x 768) tiled to side x side."""
+    photos = [np.asarray(Image.open(KODAK / f"kodim{index:02d}.png").convert("RGB")) for index in (1, 5, 13, 23)]
+    photos = [photo for photo in photos if photo.shape[:2] == (512, 768)]
+    row = np.concatenate(photos * (-(-side // (768 * len(photos)))), axis=1)[:, :side]
+    return np.concatenate([np.roll(row, 192 * k, axis=1) for k in range(-(-side // 512))], axis=0)[:side]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--side", type=int, default=20000)
+    parser.add_argument("--model", default="gaussian")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="n2n-large-"))
+    clean = clean_image(args.side)
+    noisy = np.empty_like(clean)
+    rng = np.random.default_rng(0)
+    for top in range(0, args.side, BAND):
+        band = clean[top : top + BAND]
+        noisy[top : top + BAND] = np.clip(np.rint(band + rng.normal(0, 25, band.shape)), 0, 255)
+    Image.fromarray(noisy).save(work / "noisy.png", compress_level=1)
+    print(f"wrote {work / 'noisy.png'} ({args.side} x {args.side}); denoising ...", flush=True)
+
+    command = [sys.executable, "-m", "noise2noise_keras", "denoise", str(work / "noisy.png"), "-o", str(work / "denoised.png"), "--model", args.model]
+    start = time.perf_counter()
+    subprocess.run(command, check=True)
+    seconds = time.perf_counter() - start
+    peak_gib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / 2**30  # Linux reports KiB
+
+    with Image.open(work / "denoised.png") as written:
+        denoised = np.asarray(written)
+    centre = slice(args.side // 2 - 1024, args.side // 2 + 1024)
+    crop = lambda image: image[centre, centre] / 255.0  # noqa: E731
+    report = {
+        "side": args.side,
+        "megapixels": args.side**2 / 1e6,
+        "model": args.model,
+        "tile": AUTO_TILE,
+        "margin": TILE_MARGIN,
+        "peak_rss_gib": peak_gib,
+        "target_gib": 4.0,
+        "wall_seconds": seconds,
+        "output_shape": list(denoised.shape),
+        "psnr_noisy_centre_crop": psnr(crop(noisy), crop(clean)),
+        "psnr_denoised_centre_crop": psnr(crop(denoised), crop(clean)),
+        "environment": collect_environment(),
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "large_image_memory.json").write_text(json.dumps(report, indent=2) + "\n")
+    env = report["environment"]
+    lines = [
+        f"# Peak memory denoising a {args.side} x {args.side} image",
+        "",
+        f"`n2n denoise` (model `{args.model}`, automatic tiles of {AUTO_TILE} px + {TILE_MARGIN} px context) on an 8-bit RGB PNG; "
+        f"CPU: {env['cpu']} ({env['cpu_count']} cores), GPUs: {env['gpus'] or 'none'}.",
+        "",
+        "| peak RSS (GiB) | target (GiB) | wall time (s) | PSNR noisy → denoised, central 2048² crop (dB) |",
+        "|---|---|---|---|",
+        f"| {peak_gib:.2f} | < 4.0 | {seconds:.0f} | {report['psnr_noisy_centre_crop']:.2f} → {report['psnr_denoised_centre_crop']:.2f} |",
+    ]
+    (RESULTS / "large_image_memory.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    for name in ("noisy.png", "denoised.png"):
+        (work / name).unlink()
+    work.rmdir()
+
+
+if __name__ == "__main__":
+    main()
