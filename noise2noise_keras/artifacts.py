@@ -2,8 +2,9 @@
 
 An exported model folder holds ``model.keras`` (float32, uncompiled: loads
 anywhere with ``keras.saving.load_model``) and ``config.json`` (format,
-architecture, noise, channels, data range, the training config and summary,
-and any evaluations of the run). Shipped models live in
+architecture, noise, channels, data range, the normalisation of models
+trained on the user's own captures, the training config and summary, and any
+evaluations of the run). Shipped models live in
 ``noise2noise_keras/pretrained/<name>/`` in the same layout.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 import keras
 
 from noise2noise_keras.config import TrainConfig
+from noise2noise_keras.datasets.pairs import PAIRS
 from noise2noise_keras.errors import UserError
 from noise2noise_keras.inference import load_model
 from noise2noise_keras.models import build_model
@@ -53,9 +55,8 @@ def export_model(run_dir: str | Path, out_dir: str | Path, checkpoint: str = "be
     description = {
         "format": FORMAT,
         "arch": config.arch,
-        "noise": parse_noise(config.noise).name,
+        **_run_description(run_dir, config),
         "channels": int(model.input_shape[-1]),
-        "data_range": [0.0, 1.0],
         "checkpoint": checkpoint,
         "train_config": config.to_dict(),
         "training_summary": json.loads(summary_path.read_text()) if summary_path.is_file() else None,
@@ -73,11 +74,19 @@ def load_denoiser(spec: str | Path) -> tuple[keras.Model, dict[str, Any]]:
     if path.is_dir() and (path / "model.keras").is_file():
         return _load_exported(path)
     if path.is_dir() and (path / "config.json").is_file() and (path / "checkpoints").is_dir():
-        return load_model(path), {"noise": parse_noise(TrainConfig.load(path / "config.json").noise).name, "data_range": [0.0, 1.0]}
+        return load_model(path), _run_description(path, TrainConfig.load(path / "config.json"))
     if path.is_file() and path.suffix == ".keras":
         return load_model(path), {}
     names = ", ".join(pretrained_names()) or "none shipped yet"
     raise UserError(f"No model '{spec}': pass a pretrained name ({names}), a folder from n2n export, a run directory or a .keras file.")
+
+
+def _run_description(run_dir: Path, config: TrainConfig) -> dict[str, Any]:
+    """What inference needs from a run: its noise, and how pixel values map to model units."""
+    if config.noise == PAIRS:
+        data = json.loads((run_dir / "data.json").read_text())
+        return {"noise": PAIRS, "data_range": [0.0, 1.0], "normalization": data["normalization"], "scenes": {k: data[k] for k in ("train_scenes", "val_scenes")}}
+    return {"noise": parse_noise(config.noise).name, "data_range": [0.0, 1.0]}
 
 
 def _load_exported(folder: Path) -> tuple[keras.Model, dict[str, Any]]:

@@ -10,7 +10,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from noise2noise_keras.datasets.pairs import to_units
 from noise2noise_keras.evaluation import score_images
+from noise2noise_keras.inference import Normalization, denoise
+from noise2noise_keras.metrics import psnr_units
 from noise2noise_keras.plots import save_comparison_grid
 
 SAMPLE_CROP = 256  # side of the region shown in per-epoch sample grids
@@ -54,6 +57,42 @@ class Validation(keras.callbacks.Callback):
             logs["val_psnr_noisy"] = float(np.mean([row["psnr_noisy"] for row in rows]))
         crops = [(name, *(_center_crop(image, SAMPLE_CROP) for image in images)) for name, *images in examples[:2]]
         save_comparison_grid(self.samples_dir / f"epoch_{epoch + 1:03d}.png", crops, f"epoch {epoch + 1}")
+
+
+class PairValidation(keras.callbacks.Callback):
+    """Validation on held-out scenes of the user's own captures, clean images or not.
+
+    ``val_n2n_loss`` is the mean squared difference between the denoised
+    capture A and capture B (in model units). B's noise is independent of A,
+    so this equals the error against the unknown clean image plus B's noise
+    variance, a constant: it ranks checkpoints as the clean error would.
+    ``val_n2n_loss_noisy`` is the same for the undenoised A. When every
+    held-out scene has a clean image, ``val_psnr``/``val_psnr_noisy`` are
+    reported too, at full precision with a peak of 1 model unit.
+    """
+
+    def __init__(self, scenes: list, normalization: dict, samples_dir: Path) -> None:
+        super().__init__()
+        self.names = [scene.name for scene in scenes]
+        self.inputs = [to_units(scene.frames[0], normalization) for scene in scenes]
+        self.targets = [to_units(scene.frames[1], normalization) for scene in scenes]
+        self.has_clean = all(scene.clean is not None for scene in scenes)
+        self.cleans = [to_units(scene.clean, normalization) for scene in scenes] if self.has_clean else None
+        self.units = Normalization(0.0, 1.0, clip_unit_range=normalization["mode"] == "dtype")
+        self.samples_dir = Path(samples_dir)
+
+    def on_epoch_end(self, epoch, logs=None):
+        denoised = [denoise(image, self.model, normalization=self.units) for image in self.inputs]
+        logs = logs if logs is not None else {}
+        logs["val_n2n_loss"] = float(np.mean([np.mean((d - t) ** 2) for d, t in zip(denoised, self.targets)]))
+        logs["val_n2n_loss_noisy"] = float(np.mean([np.mean((x - t) ** 2) for x, t in zip(self.inputs, self.targets)]))
+        references = self.cleans or self.targets
+        if self.has_clean:
+            logs["val_psnr"] = float(np.mean([psnr_units(c, d) for c, d in zip(self.cleans, denoised)]))
+            logs["val_psnr_noisy"] = float(np.mean([psnr_units(c, x) for c, x in zip(self.cleans, self.inputs)]))
+        crops = [(name, *(_center_crop(image, SAMPLE_CROP) for image in images)) for name, *images in zip(self.names, self.inputs, denoised, references)]
+        reference = "clean" if self.has_clean else "capture B"
+        save_comparison_grid(self.samples_dir / f"epoch_{epoch + 1:03d}.png", crops[:2], f"epoch {epoch + 1}", reference=reference)
 
 
 def _center_crop(image: np.ndarray, size: int) -> np.ndarray:

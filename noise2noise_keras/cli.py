@@ -1,7 +1,7 @@
 """The ``n2n`` command line: a thin argparse layer over functions you can call from Python.
 
 ``n2n train NOISE DATASET``, ``n2n evaluate RUN_DIR``, ``n2n denoise INPUT...``,
-``n2n export RUN_DIR OUT``, ``n2n download NAME``.
+``n2n export RUN_DIR OUT``, ``n2n download NAME``, ``n2n simulate-pairs OUT``.
 This is the only module that reads the environment (``N2N_DOWNLOAD_BASE_URL``,
 ``N2N_DATA_ROOT``) and turns :class:`UserError` into one line and exit code 2.
 """
@@ -26,8 +26,11 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     from noise2noise_keras.datasets.noisy import TARGETS
     from noise2noise_keras.distribution import STRATEGIES
 
-    parser.add_argument("noise", help="noise spec: gaussian, poisson, bernoulli, text, impulse (e.g. gaussian,25 or gaussian,0,50)")
-    parser.add_argument("dataset", help="bsds300, kodak, sample (ships with the package) or a folder of images")
+    parser.add_argument("noise", nargs="?", help="noise spec: gaussian, poisson, bernoulli, text, impulse (e.g. gaussian,25 or gaussian,0,50), or pairs")
+    parser.add_argument("dataset", nargs="?", help="bsds300, kodak, sample (ships with the package), a folder of images, or with pairs a folder of captures")
+    parser.add_argument("--pairs", metavar="PATH", help="train on your own captures (A/ + B/, or burst folders): the same as NOISE=pairs DATASET=PATH")
+    parser.add_argument("--normalize", choices=("percentile", "dtype"), help="own captures: map the 0.1-99.9 percentiles (default) or the sample type's range to [0, 1]")
+    parser.add_argument("--alignment-check", action=argparse.BooleanOptionalAction, default=None, help="own captures: refuse pairs that look shifted (default on)")
     parser.add_argument("--target", choices=TARGETS, help="noisy: Noise2Noise (default); clean: Noise2Clean")
     parser.add_argument("--loss", help="l2, l1, masked_l2 or l0 (default: the paper's loss for the noise)")
     parser.add_argument("--preset", default="paper", choices=sorted(PRESETS), help="paper (300k steps) or quick (a few CPU minutes)")
@@ -50,10 +53,17 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     from noise2noise_keras.config import make_config
+    from noise2noise_keras.datasets.pairs import PAIRS
     from noise2noise_keras.preemption import EXIT_CODE, TrainingPreempted
     from noise2noise_keras.training import default_run_dir, train
 
-    options = {k: v for k, v in vars(args).items() if k not in ("command", "handler", "run_dir", "preset", "strategy")}
+    if args.pairs is not None:
+        if args.noise is not None:
+            raise UserError("Pass either --pairs PATH or NOISE DATASET, not both.")
+        args.noise, args.dataset = PAIRS, args.pairs
+    if args.noise is None or args.dataset is None:
+        raise UserError("Training needs NOISE and DATASET (e.g. n2n train gaussian bsds300), or --pairs PATH for your own captures.")
+    options = {k: v for k, v in vars(args).items() if k not in ("command", "handler", "run_dir", "preset", "strategy", "pairs")}
     config = make_config(args.preset, **options)
     run_dir = args.run_dir or default_run_dir(config)
     log.info("training %s on %s (%s targets) in %s", config.noise, config.dataset, config.target, run_dir)
@@ -62,12 +72,13 @@ def run_train(args: argparse.Namespace) -> int:
     except TrainingPreempted as stopped:
         print(f"{run_dir}: {stopped}", file=sys.stderr)
         return EXIT_CODE
-    if "final_val_psnr" not in summary:
+    if "worker" in summary:
         return 0  # a non-chief worker: the chief reports
-    print(
-        f"{run_dir}: validation PSNR {summary['final_val_psnr']:.2f} dB (best {summary['best_val_psnr']:.2f}) "
-        f"vs noisy {summary['val_psnr_noisy']:.2f} dB at {summary['val_noise']}, {summary['train_seconds_total']:.0f} s of training"
-    )
+    if "final_val_psnr" in summary:
+        score = f"validation PSNR {summary['final_val_psnr']:.2f} dB (best {summary['best_val_psnr']:.2f}) vs noisy {summary['val_psnr_noisy']:.2f} dB at {summary['val_noise']}"
+    else:
+        score = f"held-out Noise2Noise loss {summary['final_val_n2n_loss']:.3g} (best {summary['best_val_n2n_loss']:.3g}) vs {summary['val_n2n_loss_noisy']:.3g} undenoised"
+    print(f"{run_dir}: {score}, {summary['train_seconds_total']:.0f} s of training")
     return 0
 
 
@@ -129,6 +140,14 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_simulate_pairs(args: argparse.Namespace) -> int:
+    from noise2noise_keras.datasets.simulate import simulate_pairs
+
+    scenes = simulate_pairs(args.out, args.tile, args.peak, args.seed, f".{args.format}")
+    print(f"{args.out}: {scenes} scenes, two noisy 16-bit captures each in A/ and B/, expected counts in clean/")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from noise2noise_keras.datasets.download import DOWNLOADABLE
 
@@ -170,6 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--root", default=os.environ.get("N2N_DATA_ROOT", "data"), help="data root (default data/)")
     download.add_argument("--base-url", default=os.environ.get("N2N_DOWNLOAD_BASE_URL"), help="mirror base URL (env N2N_DOWNLOAD_BASE_URL)")
     download.set_defaults(handler=run_download)
+
+    simulate = commands.add_parser("simulate-pairs", help="write a microscopy-like set of noisy 16-bit grayscale capture pairs (offline example)")
+    simulate.add_argument("out", type=Path, help="new folder: receives A/, B/ and clean/")
+    simulate.add_argument("--tile", type=int, default=128, help="scene side in pixels")
+    simulate.add_argument("--peak", type=float, default=40.0, help="photons at white: lower is noisier")
+    simulate.add_argument("--seed", type=int, default=0)
+    simulate.add_argument("--format", choices=("tif", "png"), default="tif")
+    simulate.set_defaults(handler=run_simulate_pairs)
     return parser
 
 

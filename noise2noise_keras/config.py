@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from noise2noise_keras.datasets.noisy import TARGETS
+from noise2noise_keras.datasets.pairs import NORMALIZATIONS, PAIRS
 from noise2noise_keras.errors import UserError
 from noise2noise_keras.losses import LOSSES
 from noise2noise_keras.models import ARCHITECTURES
@@ -48,14 +49,23 @@ class TrainConfig:
     val_images: int = 8
     data_root: str = "data"
     precision: str = "auto"
+    normalize: str = "percentile"  # own captures (noise 'pairs') only: see datasets.pairs.fit_normalization
+    alignment_check: bool = True  # own captures only: refuse pairs that look shifted
 
     def __post_init__(self) -> None:
-        noise = parse_noise(self.noise)
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen dataclass)
-        set_("noise", noise.spec if self.noise != noise.name else noise.name)
-        set_("loss", self.loss or default_loss_for(self.noise))
-        set_("val_dataset", self.val_dataset or self.dataset)
-        set_("val_noise", parse_noise(self.val_noise).spec if self.val_noise else paper_test_noise(self.noise).spec)
+        if self.noise == PAIRS:  # the user's own captures: their noise is in the data, validation is held-out scenes
+            set_("loss", self.loss or "l2")
+            set_("val_dataset", self.dataset)
+            set_("val_noise", PAIRS)
+        else:
+            noise = parse_noise(self.noise)
+            set_("noise", noise.spec if self.noise != noise.name else noise.name)
+            set_("loss", self.loss or default_loss_for(self.noise))
+            set_("val_dataset", self.val_dataset or self.dataset)
+            set_("val_noise", parse_noise(self.val_noise).spec if self.val_noise else paper_test_noise(self.noise).spec)
+        if self.normalize not in NORMALIZATIONS:
+            raise UserError(f"Unknown normalisation '{self.normalize}': use one of {', '.join(NORMALIZATIONS)}.")
         if self.target not in TARGETS:
             raise UserError(f"Unknown target '{self.target}': use one of {', '.join(TARGETS)}.")
         if self.loss not in LOSSES:

@@ -17,7 +17,7 @@ from noise2noise_keras.artifacts import load_denoiser
 from noise2noise_keras.datasets.images import IMAGE_SUFFIXES, list_images
 from noise2noise_keras.errors import UserError
 from noise2noise_keras.image_io import read_image, write_image
-from noise2noise_keras.inference import denoise
+from noise2noise_keras.inference import Normalization, denoise
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +64,11 @@ def denoise_files(
     """Denoise every input image; returns the written paths. Nothing is written for an input that fails."""
     files = expand_inputs(inputs)
     targets = output_paths(files, output, overwrite)
-    network, _ = load_denoiser(model)
+    network, description = load_denoiser(model)
     for file, target in tqdm(list(zip(files, targets)), desc="denoising", unit="img", disable=len(files) < 2):
         loaded = read_image(file)
-        loaded.pixels = denoise(loaded.pixels, network, tile=tile, tta=tta, progress=True)
+        normalization = Normalization.from_description(description, loaded.pixels.dtype)  # own-data models record theirs
+        loaded.pixels = denoise(loaded.pixels, network, tile=tile, tta=tta, progress=True, normalization=normalization)
         write_image(target, loaded.pixels, loaded)
         log.info("%s -> %s", file, target)
     return targets

@@ -17,6 +17,7 @@ integer in memory, so a 20000 x 20000 RGB photo costs its two uint8 copies
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -39,6 +40,34 @@ _DIHEDRAL = [
 ]
 
 
+@dataclasses.dataclass(frozen=True)
+class Normalization:
+    """How a model's [0, 1] units map to pixel values: ``value = offset + scale * unit``.
+
+    Models trained on synthetic noise use the sample type's full range
+    (:meth:`for_dtype`). Models trained on a user's own captures may use
+    percentile normalisation (recorded in their config), which maps the data's
+    0.1-99.9 % range to [0, 1]: values beyond it are kept, not clipped.
+    """
+
+    offset: float
+    scale: float
+    clip_unit_range: bool = True  # clip the model's output to [0, 1] before mapping back
+
+    @classmethod
+    def for_dtype(cls, dtype: np.dtype) -> "Normalization":
+        dtype = np.dtype(dtype)
+        return cls(0.0, float(np.iinfo(dtype).max) if dtype.kind == "u" else 1.0)
+
+    @classmethod
+    def from_description(cls, description: dict, dtype: np.dtype) -> "Normalization":
+        """The normalisation recorded in a model's config (see ``datasets.pairs``), else the dtype's range."""
+        recorded = description.get("normalization")
+        if not recorded or recorded.get("mode") == "dtype":
+            return cls.for_dtype(dtype)
+        return cls(float(recorded["offset"]), float(recorded["scale"]), clip_unit_range=False)
+
+
 def _windows(height: int, width: int, tile: int, margin: int) -> Iterator[tuple[slice, slice, slice, slice]]:
     """(window rows, window cols, output rows, output cols) covering the image padded to the 32-px grid."""
     padded_h, padded_w = height + -height % SIZE_MULTIPLE, width + -width % SIZE_MULTIPLE
@@ -49,16 +78,18 @@ def _windows(height: int, width: int, tile: int, margin: int) -> Iterator[tuple[
             yield slice(y0, y1), slice(x0, x1), slice(top, min(top + tile, height)), slice(left, min(left + tile, width))
 
 
-def _float_window(image: np.ndarray, rows: slice, cols: slice, pad_mode: str) -> np.ndarray:
-    """Rows/cols of ``image`` as float32 in [0, 1], reflect-padded where they run past the bottom/right edge.
+def _float_window(image: np.ndarray, rows: slice, cols: slice, pad_mode: str, normalization: Normalization) -> np.ndarray:
+    """Rows/cols of ``image`` in model units (float32), reflect-padded where they run past the bottom/right edge.
 
     Equal to the same window of the whole padded image: windows past an edge
     always start at least TILE_MARGIN (> 31) pixels before it.
     """
     height, width = image.shape[:2]
     window = image[rows.start : min(rows.stop, height), cols.start : min(cols.stop, width)].astype(np.float32)
-    if np.issubdtype(image.dtype, np.integer):
-        window /= np.iinfo(image.dtype).max
+    if normalization.offset:
+        window -= normalization.offset
+    if normalization.scale != 1.0:
+        window /= normalization.scale
     pad = ((0, rows.stop - min(rows.stop, height)), (0, cols.stop - min(cols.stop, width)), (0, 0))
     return np.pad(window, pad, mode=pad_mode) if pad[0][1] or pad[1][1] else window
 
@@ -84,13 +115,20 @@ def _predictor(model: keras.Model, tta: bool, gray_through_rgb: bool) -> Callabl
 
 
 def denoise(
-    image: np.ndarray, model: keras.Model, tile: int | None = None, tta: bool = False, margin: int = TILE_MARGIN, progress: bool = False
+    image: np.ndarray,
+    model: keras.Model,
+    tile: int | None = None,
+    tta: bool = False,
+    margin: int = TILE_MARGIN,
+    progress: bool = False,
+    normalization: Normalization | None = None,
 ) -> np.ndarray:
     """Denoise an (H, W) or (H, W, C) image; returns (H, W, C) of the same kind, clipped to its range.
 
     uint8 and uint16 images are read over their full range and come back in
     the same dtype (rounded); float images are taken in [0, 1] and come back
-    as float32. ``C`` may be 1 with an RGB model (the gray image is replicated
+    as float32. ``normalization`` overrides that mapping (a model trained with
+    percentile normalisation records its own). ``C`` may be 1 with an RGB model (the gray image is replicated
     to RGB and the result averaged back), or match the model's channels.
     ``tile`` bounds memory for large images: ``None`` tiles only images above
     ``AUTO_TILE_PIXELS`` (tiling costs the context margins), ``0`` never.
@@ -118,14 +156,19 @@ def denoise(
     if tile == 0:
         tile = max(height, width)  # one window: the whole padded image
     pad_mode = "reflect" if min(height, width) > max(-height % SIZE_MULTIPLE, -width % SIZE_MULTIPLE) else "symmetric"
+    normalization = normalization or Normalization.for_dtype(image.dtype)
     integer = np.issubdtype(image.dtype, np.integer)
+    low, high = (0, np.iinfo(image.dtype).max) if integer else (-np.inf, np.inf)
     output = np.empty(image.shape, dtype=image.dtype if integer else np.float32)
     predict = _predictor(model, tta, gray_through_rgb)
     tiles = -(-height // tile) * -(-width // tile)
     for rows, cols, out_rows, out_cols in tqdm(_windows(height, width, tile, margin), "tiles", tiles, leave=False, disable=not progress or tiles == 1):
-        result = predict(_float_window(image, rows, cols, pad_mode))
-        block = np.clip(result[out_rows.start - rows.start : out_rows.stop - rows.start, out_cols.start - cols.start : out_cols.stop - cols.start], 0.0, 1.0)
-        output[out_rows, out_cols] = np.rint(block * np.iinfo(image.dtype).max) if integer else block
+        result = predict(_float_window(image, rows, cols, pad_mode, normalization))
+        block = result[out_rows.start - rows.start : out_rows.stop - rows.start, out_cols.start - cols.start : out_cols.stop - cols.start]
+        if normalization.clip_unit_range:
+            block = np.clip(block, 0.0, 1.0)
+        block = block * normalization.scale + normalization.offset
+        output[out_rows, out_cols] = np.clip(np.rint(block), low, high) if integer else block
     return output
 
 

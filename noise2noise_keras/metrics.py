@@ -28,6 +28,12 @@ def psnr(clean: np.ndarray, estimate: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
 
 
+def psnr_units(clean: np.ndarray, estimate: np.ndarray, peak: float = 1.0) -> float:
+    """PSNR in dB at full precision (no 8-bit rounding), for 16-bit and float data in model units."""
+    mse = float(np.mean(np.square(np.asarray(clean, np.float64) - np.asarray(estimate, np.float64))))
+    return float("inf") if mse == 0 else 10.0 * np.log10(peak**2 / mse)
+
+
 def ssim(clean: np.ndarray, estimate: np.ndarray) -> float:
     """SSIM of ``estimate`` against ``clean`` (uint8, or float in [0, 1])."""
     a = tf.constant(to_uint8(clean))

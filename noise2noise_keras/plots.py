@@ -16,14 +16,15 @@ import numpy as np  # noqa: E402
 from noise2noise_keras.metrics import psnr, to_uint8  # noqa: E402
 
 
-def save_comparison_grid(path: str | Path, rows: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]], title: str = "") -> None:
-    """One row per image: noisy | denoised | clean, PSNR against clean in the titles.
+def save_comparison_grid(path: str | Path, rows: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]], title: str = "", reference: str = "clean") -> None:
+    """One row per image: noisy | denoised | reference, PSNR (8-bit) against the reference in the titles.
 
-    ``rows`` holds ``(name, noisy, denoised, clean)``; float images in [0, 1] or uint8.
+    ``rows`` holds ``(name, noisy, denoised, reference)``; float images in [0, 1] or uint8.
+    The reference is the clean image, or another noisy capture when there is none.
     """
     figure, axes = plt.subplots(len(rows), 3, figsize=(12, 4 * len(rows)), squeeze=False, layout="constrained")
     for row, (name, noisy, denoised, clean) in zip(axes, rows):
-        panels = (("noisy", noisy, psnr(clean, noisy)), ("denoised", denoised, psnr(clean, denoised)), ("clean", clean, None))
+        panels = (("noisy", noisy, psnr(clean, noisy)), ("denoised", denoised, psnr(clean, denoised)), (reference, clean, None))
         for axis, (label, image, value) in zip(row, panels):
             axis.imshow(to_uint8(image).squeeze(), cmap="gray" if to_uint8(image).shape[-1] == 1 else None)
             axis.set_title(f"{name} {label}" + (f" {value:.2f} dB" if value is not None else ""))

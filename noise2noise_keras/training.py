@@ -32,10 +32,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from noise2noise_keras.callbacks import AnnealGamma, AtomicModelCheckpoint, EpochCSVLogger, Validation, read_metrics
+from noise2noise_keras.callbacks import AnnealGamma, AtomicModelCheckpoint, EpochCSVLogger, PairValidation, Validation, read_metrics
 from noise2noise_keras.config import TrainConfig
 from noise2noise_keras.datasets.images import read_images
-from noise2noise_keras.datasets.noisy import NoisyDataset, fixed_noise
+from noise2noise_keras.datasets.noisy import CropStream, NoisyDataset, fixed_noise
+from noise2noise_keras.datasets.pairs import PAIRS, PairedDataset, fit_normalization, load_scenes, split_scenes
 from noise2noise_keras.datasets.registry import dataset_files
 from noise2noise_keras.distribution import any_worker_flag, build_for_multiworker, describe_devices, make_strategy, worker_info
 from noise2noise_keras.environment import collect_environment, cpu_model
@@ -55,8 +56,8 @@ warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
 
 def default_run_dir(config: TrainConfig, root: str | Path = "runs") -> Path:
-    """``runs/<noise>-<dataset>-<target>``, e.g. ``runs/gaussian-bsds300-noisy``."""
-    noise = parse_noise(config.noise).name
+    """``runs/<noise>-<dataset>-<target>``, e.g. ``runs/gaussian-bsds300-noisy`` or ``runs/pairs-micro-noisy``."""
+    noise = config.noise if config.noise == PAIRS else parse_noise(config.noise).name
     dataset = Path(config.dataset).name or "data"
     return Path(root) / f"{noise}-{dataset}-{config.target}"
 
@@ -65,7 +66,7 @@ def prepare_run_dir(config: TrainConfig, run_dir: Path) -> bool:
     """Create ``run_dir`` or check that it holds the same config; return True when resuming."""
     config_path = run_dir / "config.json"
     if config_path.is_file():
-        stored = json.loads(config_path.read_text())
+        stored = TrainConfig.load(config_path).to_dict()  # options added since the run started take their defaults
         changed = {k: (stored.get(k), v) for k, v in config.to_dict().items() if stored.get(k) != v}
         if changed:
             listed = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
@@ -107,14 +108,17 @@ def train(
     worker, _ = worker_info(distribution)
     chief = worker == 0
     run_dir = Path(run_dir)
-    resuming = prepare_run_dir(config, run_dir) if chief else (run_dir / "config.json").is_file()
     summary_path = run_dir / "summary.json"
-    if summary_path.is_file():
+    if summary_path.is_file() and (run_dir / "config.json").is_file() and TrainConfig.load(run_dir / "config.json") == config:
         log.info("%s is already complete; nothing to do", run_dir)
         return json.loads(summary_path.read_text())
     replicas = distribution.num_replicas_in_sync
     if config.batch_size % replicas:
         raise UserError(f"--batch-size {config.batch_size} is the global batch and must be divisible by the {replicas} replicas.")
+    data, validation, monitor, data_record = load_training_data(config, run_dir)  # every data problem surfaces before anything is written
+    resuming = prepare_run_dir(config, run_dir) if chief else (run_dir / "config.json").is_file()
+    if chief and data_record:
+        (run_dir / "data.json").write_text(json.dumps(data_record, indent=2) + "\n")
 
     keras.utils.set_random_seed(config.seed)
     precision = resolve_precision(config.precision)
@@ -125,14 +129,6 @@ def train(
         log.warning("warning: no GPU found, training on the CPU (%s); on a cluster request one with --gres=gpu:1 and install tensorflow[and-cuda]", cpu_model())
     if chief:
         record_environment(run_dir, seed=config.seed, precision=precision, resumed=resuming, strategy=strategy, devices=devices)
-
-    train_images = [image for _, image in read_images(dataset_files(config.dataset, "train", config.data_root))]
-    val_images = read_images(dataset_files(config.val_dataset, "test", config.data_root))[: config.val_images]
-    if not val_images:
-        raise UserError(f"No readable validation images in '{config.val_dataset}': pass --val-dataset with a folder of images.")
-    noise = parse_noise(config.noise)
-    data = NoisyDataset(train_images, noise, config.target, config.crop, config.augment, config.seed, target_mask=config.loss == "masked_l2")
-    val_noisy = fixed_noise([image for _, image in val_images], parse_noise(config.val_noise), TEST_SEED)
 
     with distribution.scope():
         model = build_model(config.arch, channels=data.channels)
@@ -148,7 +144,7 @@ def train(
     backup = PreemptibleBackup(str(run_dir / "backup"), stop, any_worker_flag(distribution), write=chief)
     callbacks = [*([AnnealGamma(loss.gamma, config.total_steps)] if isinstance(loss, AnnealedL0Loss) else []), backup, keras.callbacks.TerminateOnNaN()]
     if chief:
-        callbacks += chief_callbacks(run_dir, val_images, val_noisy)
+        callbacks += chief_callbacks(run_dir, validation, monitor)
 
     def stream_from(step: int) -> tf.data.Dataset:
         return data.stream(config.batch_size, start_element=step * config.batch_size)
@@ -170,38 +166,69 @@ def train(
     if not chief:
         return {"worker": worker}
 
-    summary = write_summary(run_dir, config, precision, devices, time.perf_counter() - started)
+    summary = write_summary(run_dir, config, precision, devices, time.perf_counter() - started, monitor)
     shutil.rmtree(run_dir / "backup", ignore_errors=True)  # only once the summary marks the run complete
     return summary
 
 
-def chief_callbacks(run_dir: Path, val_images: list, val_noisy: list) -> list[keras.callbacks.Callback]:
+def load_training_data(config: TrainConfig, run_dir: Path) -> tuple[CropStream, keras.callbacks.Callback, str, dict[str, Any] | None]:
+    """The training stream, the validation callback, the metric that picks the best checkpoint, and what data.json records.
+
+    Synthetic noise on clean photos is validated by PSNR against the clean
+    images. The user's own captures (noise ``pairs``) are validated on
+    held-out scenes: by PSNR when every one has a clean image, else by the
+    Noise2Noise loss between the denoised capture A and capture B.
+    """
+    if config.noise == PAIRS:
+        scenes = load_scenes(config.dataset, config.alignment_check)
+        train_scenes, val_scenes = split_scenes(scenes, config.val_images)
+        normalization = fit_normalization(train_scenes, config.normalize)
+        data = PairedDataset(train_scenes, normalization, config.target, config.crop, config.augment, config.seed)
+        validation = PairValidation(val_scenes, normalization, run_dir / "samples")
+        record = {
+            "normalization": normalization,
+            "channels": data.channels,
+            "train_scenes": [scene.name for scene in train_scenes],
+            "val_scenes": [scene.name for scene in val_scenes],
+        }
+        log.info("%d training scenes, %d held out for validation (%s)", len(train_scenes), len(val_scenes), ", ".join(record["val_scenes"]))
+        return data, validation, "val_psnr" if validation.has_clean else "val_n2n_loss", record
+    train_images = [image for _, image in read_images(dataset_files(config.dataset, "train", config.data_root))]
+    val_images = read_images(dataset_files(config.val_dataset, "test", config.data_root))[: config.val_images]
+    if not val_images:
+        raise UserError(f"No readable validation images in '{config.val_dataset}': pass --val-dataset with a folder of images.")
+    data = NoisyDataset(train_images, parse_noise(config.noise), config.target, config.crop, config.augment, config.seed, target_mask=config.loss == "masked_l2")
+    val_noisy = fixed_noise([image for _, image in val_images], parse_noise(config.val_noise), TEST_SEED)
+    return data, Validation(val_images, val_noisy, run_dir / "samples"), "val_psnr", None
+
+
+def chief_callbacks(run_dir: Path, validation: keras.callbacks.Callback, monitor: str) -> list[keras.callbacks.Callback]:
     """The callbacks that write the run directory (the chief worker's alone)."""
-    best_so_far = max((float(row["val_psnr"]) for row in read_metrics(run_dir / "metrics.csv")), default=None)
+    mode = "min" if monitor.endswith("loss") else "max"
+    earlier = [float(row[monitor]) for row in read_metrics(run_dir / "metrics.csv") if row.get(monitor)]
+    best_so_far = (min if mode == "min" else max)(earlier, default=None)
     return [
-        Validation(val_images, val_noisy, run_dir / "samples"),
+        validation,
         EpochCSVLogger(run_dir / "metrics.csv"),
         AtomicModelCheckpoint(run_dir / "checkpoints" / "last.keras"),
-        AtomicModelCheckpoint(run_dir / "checkpoints" / "best.keras", monitor="val_psnr", mode="max", save_best_only=True, initial_value_threshold=best_so_far),
+        AtomicModelCheckpoint(run_dir / "checkpoints" / "best.keras", monitor=monitor, mode=mode, save_best_only=True, initial_value_threshold=best_so_far),
         keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False),
     ]
 
 
-def write_summary(run_dir: Path, config: TrainConfig, precision: str, devices: str, seconds_this_start: float) -> dict[str, Any]:
+def write_summary(run_dir: Path, config: TrainConfig, precision: str, devices: str, seconds_this_start: float, monitor: str = "val_psnr") -> dict[str, Any]:
     """summary.json from metrics.csv; its presence marks the run complete."""
     metrics = read_metrics(run_dir / "metrics.csv")
-    summary = {
-        "epochs": len(metrics),
-        "steps": config.total_steps,
-        "precision": precision,
-        "devices": devices,
-        "final_val_psnr": float(metrics[-1]["val_psnr"]),
-        "best_val_psnr": max(float(row["val_psnr"]) for row in metrics),
-        "val_psnr_noisy": float(metrics[-1]["val_psnr_noisy"]),
-        "val_noise": config.val_noise,
-        "train_seconds_this_start": seconds_this_start,
-        "train_seconds_total": sum(float(row["epoch_seconds"]) for row in metrics),
-    }
+    last = metrics[-1]
+    summary = {"epochs": len(metrics), "steps": config.total_steps, "precision": precision, "devices": devices, "monitor": monitor}
+    for metric, best in (("val_psnr", max), ("val_n2n_loss", min)):
+        if last.get(metric):
+            summary[f"final_{metric}"] = float(last[metric])
+            summary[f"best_{metric}"] = best(float(row[metric]) for row in metrics)
+            summary[f"{metric}_noisy"] = float(last[f"{metric}_noisy"])
+    summary["val_noise"] = config.val_noise
+    summary["train_seconds_this_start"] = seconds_this_start
+    summary["train_seconds_total"] = sum(float(row["epoch_seconds"]) for row in metrics)
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 

@@ -108,7 +108,9 @@ def test_folder_of_odd_and_broken_images_trains_without_traceback(tmp_path):
         (["train", "gauss", "sample"], "Unknown noise 'gauss'"),
         (["train", "gaussian", "kodak", "--data-root", "NOWHERE"], "n2n download kodak"),
         (["train", "gaussian", "sample", "--crop", "100"], "multiple of 32"),
-        (["evaluate", "NOWHERE"], "pass --dataset and --noise"),
+        (["evaluate", "NOWHERE"], "No model 'NOWHERE': pass a pretrained name"),
+        (["train"], "Training needs NOISE and DATASET"),
+        (["train", "gaussian", "sample", "--pairs", "EMPTY"], "either --pairs PATH or NOISE DATASET"),
     ],
 )
 def test_user_errors_are_one_sentence_and_exit_nonzero(tmp_path, args, expected):

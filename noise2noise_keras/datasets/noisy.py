@@ -32,7 +32,60 @@ def pad_to_min_size(image: np.ndarray, size: int) -> np.ndarray:
     return np.pad(image, ((pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2), (0, 0)), mode="symmetric")
 
 
-class NoisyDataset:
+class CropStream:
+    """Images packed into one flat tensor, and the infinite, resumable stream of training pairs cut from them.
+
+    Subclasses define :meth:`pair`, which derives every random choice of
+    stream element ``k`` from the stateless seed ``(seed, k)``.
+    """
+
+    channels: int
+
+    def __init__(self, crop: int, augment: bool, seed: int) -> None:
+        self.crop, self.augment, self.seed = crop, augment, seed
+
+    def _pack(self, images: list[np.ndarray]) -> None:
+        sizes = np.array([image.size for image in images], dtype=np.int64)
+        self._flat = tf.constant(np.concatenate([image.reshape(-1) for image in images]))
+        self._offsets = tf.constant(np.concatenate([[0], np.cumsum(sizes)[:-1]]))
+        self._shapes = tf.constant(np.array([image.shape for image in images], dtype=np.int64))
+
+    def _image(self, index: tf.Tensor) -> tf.Tensor:
+        shape = self._shapes[index]
+        size = tf.reduce_prod(shape)
+        return tf.reshape(self._flat[self._offsets[index] : self._offsets[index] + size], shape)
+
+    @staticmethod
+    def augmented(crop: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+        """One of the 8 flips/rotations of a square crop (whose channels hold input and target alike)."""
+        lr_seed, ud_seed, tr_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
+        crop = tf.image.stateless_random_flip_left_right(crop, lr_seed)
+        crop = tf.image.stateless_random_flip_up_down(crop, ud_seed)
+        transpose = tf.random.stateless_uniform([], tr_seed) < 0.5
+        return tf.cond(transpose, lambda: tf.transpose(crop, [1, 0, 2]), lambda: crop)
+
+    def pair(self, element: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        raise NotImplementedError
+
+    def stream(self, batch_size: int, start_element: int = 0) -> tf.data.Dataset:
+        """Infinite stream of ``batch_size`` batches from element ``start_element`` (for resume).
+
+        Under a multi-worker strategy every worker builds this same stream and
+        keeps its own share of each batch (``AutoShardPolicy.DATA``), so the
+        group trains on exactly the batches a single worker would.
+        """
+        elements = tf.data.Dataset.counter(start=start_element, dtype=tf.int64)
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        return (
+            elements.map(self.pair, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            .batch(batch_size, drop_remainder=True)
+            .prefetch(tf.data.AUTOTUNE)
+            .with_options(options)
+        )
+
+
+class NoisyDataset(CropStream):
     """Random crops of ``images`` with independent noise on input and target.
 
     ``images`` are uint8 (H, W, C) arrays; the stream yields float32 batches in
@@ -56,28 +109,12 @@ class NoisyDataset:
             raise UserError("No readable training images were found: check the dataset folder or name.")
         if target not in TARGETS:
             raise UserError(f"Unknown target '{target}': use one of {', '.join(TARGETS)}.")
-        self.noise, self.target, self.crop, self.augment, self.seed = noise, target, crop, augment, seed
-        self.target_mask = target_mask
+        super().__init__(crop, augment, seed)
+        self.noise, self.target, self.target_mask = noise, target, target_mask
         padded = [pad_to_min_size(image, crop) for image in images]
         self.channels = padded[0].shape[2]
-        sizes = np.array([image.size for image in padded], dtype=np.int64)
-        self._flat = tf.constant(np.concatenate([image.reshape(-1) for image in padded]))
-        self._offsets = tf.constant(np.concatenate([[0], np.cumsum(sizes)[:-1]]))
-        self._shapes = tf.constant(np.array([image.shape for image in padded], dtype=np.int64))
+        self._pack(padded)
         self.num_images = len(padded)
-
-    def _image(self, index: tf.Tensor) -> tf.Tensor:
-        shape = self._shapes[index]
-        size = tf.reduce_prod(shape)
-        return tf.reshape(self._flat[self._offsets[index] : self._offsets[index] + size], shape)
-
-    def _augmented(self, crop: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-        """One of the 8 flips/rotations of a square crop, applied identically to input and target."""
-        lr_seed, ud_seed, tr_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
-        crop = tf.image.stateless_random_flip_left_right(crop, lr_seed)
-        crop = tf.image.stateless_random_flip_up_down(crop, ud_seed)
-        transpose = tf.random.stateless_uniform([], tr_seed) < 0.5
-        return tf.cond(transpose, lambda: tf.transpose(crop, [1, 0, 2]), lambda: crop)
 
     def pair(self, element: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """The (input, target) pair of stream element ``element`` (an int64 scalar)."""
@@ -85,7 +122,7 @@ class NoisyDataset:
         index = tf.random.stateless_uniform([], seeds[0], 0, self.num_images, dtype=tf.int64)
         crop = tf.image.stateless_random_crop(self._image(index), [self.crop, self.crop, self.channels], seeds[1])
         if self.augment:
-            crop = self._augmented(crop, seeds[2])
+            crop = self.augmented(crop, seeds[2])
         clean = tf.cast(crop, tf.float32) / 255.0
         noisy_input = self.noise.corrupt(clean, seeds[3])
         mask = tf.ones_like(clean[..., :1])
@@ -98,23 +135,6 @@ class NoisyDataset:
         if self.target_mask:
             target = tf.concat([target, mask], axis=-1)
         return noisy_input, target
-
-    def stream(self, batch_size: int, start_element: int = 0) -> tf.data.Dataset:
-        """Infinite stream of ``batch_size`` batches from element ``start_element`` (for resume).
-
-        Under a multi-worker strategy every worker builds this same stream and
-        keeps its own share of each batch (``AutoShardPolicy.DATA``), so the
-        group trains on exactly the batches a single worker would.
-        """
-        elements = tf.data.Dataset.counter(start=start_element, dtype=tf.int64)
-        options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-        return (
-            elements.map(self.pair, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-            .batch(batch_size, drop_remainder=True)
-            .prefetch(tf.data.AUTOTUNE)
-            .with_options(options)
-        )
 
 
 def fixed_noise(images: list[np.ndarray], noise: NoiseModel, seed: int) -> list[np.ndarray]:
