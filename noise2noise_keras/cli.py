@@ -86,6 +86,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from noise2noise_keras.artifacts import load_denoiser
     from noise2noise_keras.config import TrainConfig
     from noise2noise_keras.datasets.images import read_images
+    from noise2noise_keras.datasets.pairs import PAIRS
     from noise2noise_keras.datasets.registry import dataset_files
     from noise2noise_keras.evaluation import evaluate_model
     from noise2noise_keras.inference import load_model
@@ -102,6 +103,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     dataset, spec = args.dataset or train.get("val_dataset"), args.noise or train.get("val_noise")
     if dataset is None or spec is None:
         raise UserError(f"{args.model} does not record its validation data: pass --dataset and --noise.")
+    if spec == PAIRS:
+        raise UserError(f"{args.model} was trained on your own captures: its held-out scores are in its metrics.csv; to score it on synthetic noise pass --dataset and --noise.")
     noise = parse_noise(spec)
     images = read_images(dataset_files(dataset, "test", args.data_root))[: args.max_images]
     if not images:

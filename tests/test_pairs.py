@@ -60,6 +60,8 @@ def test_sixteen_bit_tiff_pairs_train_then_denoise_in_range(tmp_path):
     header = (run / "metrics.csv").read_text().splitlines()[0]
     assert "val_psnr" in header and "val_n2n_loss" in header  # clean/ exists: PSNR too, and it picks the best checkpoint
     noisy = tmp_path / "micro" / "A" / f"{data['val_scenes'][0]}.tif"
+    result = n2n("evaluate", run)
+    assert result.returncode == 2 and "trained on your own captures" in result.stderr
     result = n2n("export", run, tmp_path / "exported")
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "exported" / "config.json").read_text())["normalization"] == data["normalization"]

@@ -153,11 +153,12 @@ def fit_normalization(scenes: list[Scene], mode: str) -> dict[str, Any]:
 
 
 def split_scenes(scenes: list[Scene], validation: int) -> tuple[list[Scene], list[Scene]]:
-    """Hold out the last ``validation`` scenes (at most a fifth, at least one) for validation."""
+    """Hold out ``validation`` scenes (at most a fifth, at least one), evenly spread over the name order."""
     if len(scenes) < 2:
         raise UserError("Training on your own captures needs at least 2 scenes (one is held out for validation): cut a large capture into tiles.")
-    held_out = max(1, min(validation, len(scenes) // 5))
-    return scenes[:-held_out], scenes[-held_out:]
+    count = max(1, min(validation, len(scenes) // 5))
+    held_out = set(np.linspace(len(scenes) - 1, 0, count, endpoint=False).round().astype(int).tolist())
+    return [s for i, s in enumerate(scenes) if i not in held_out], [s for i, s in enumerate(scenes) if i in held_out]
 
 
 def to_units(image: np.ndarray, normalization: dict[str, Any]) -> np.ndarray:
