@@ -25,6 +25,7 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     from noise2noise_keras.config import PRECISIONS, PRESETS
     from noise2noise_keras.datasets.noisy import TARGETS
     from noise2noise_keras.distribution import STRATEGIES
+    from noise2noise_keras.models import ARCHITECTURES
 
     parser.add_argument("noise", nargs="?", help="noise spec: gaussian, poisson, bernoulli, text, impulse (e.g. gaussian,25 or gaussian,0,50), or pairs")
     parser.add_argument("dataset", nargs="?", help="bsds300, kodak, sample (ships with the package), a folder of images, or with pairs a folder of captures")
@@ -33,6 +34,7 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--alignment-check", action=argparse.BooleanOptionalAction, default=None, help="own captures: refuse pairs that look shifted (default on)")
     parser.add_argument("--target", choices=TARGETS, help="noisy: Noise2Noise (default); clean: Noise2Clean")
     parser.add_argument("--loss", help="l2, l1, masked_l2 or l0 (default: the paper's loss for the noise)")
+    parser.add_argument("--arch", choices=sorted(ARCHITECTURES), help="unet (the paper's, default), hourglass (seed 000), unet_bn (seed 001), dsc (seed 003)")
     parser.add_argument("--preset", default="paper", choices=sorted(PRESETS), help="paper (300k steps) or quick (a few CPU minutes)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--steps", dest="steps_per_epoch", type=int, help="steps per epoch")

@@ -14,6 +14,8 @@ Spec strings (parameters in the paper's units)::
     bernoulli           drop probability p ~ U[0, 95] percent; test 50
     text                text coverage p ~ U[0, 50] percent; test 25
     impulse             random-valued impulse probability ~ U[0, 95] percent; test 70
+    saltpepper          black/white impulse probability ~ U[0, 10] percent; test 5 (seed 003)
+    gaussian,25+saltpepper,5   corruptions applied in turn
     clean               no corruption
 """
 
@@ -124,6 +126,39 @@ class ImpulseNoise(NoiseModel):
         return tf.where(replaced, colours, image)
 
 
+class SaltPepperNoise(NoiseModel):
+    """Salt-and-pepper (seed 003): a pixel becomes black or white, equally likely, with probability p.
+
+    Not zero-mean, so Noise2Noise needs a median-seeking loss (L1) for it.
+    """
+
+    unit_scale = 0.01
+
+    def corrupt(self, image, seed):
+        param_seed, mask_seed, value_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
+        p = self.draw_parameter(param_seed)
+        shape = tf.concat([tf.shape(image)[:2], [1]], 0)
+        replaced = tf.random.stateless_uniform(shape, mask_seed) < p
+        white = tf.cast(tf.random.stateless_uniform(shape, value_seed) < 0.5, image.dtype)
+        return tf.where(replaced, white, image)
+
+
+@dataclasses.dataclass(frozen=True)
+class CompositeNoise(NoiseModel):
+    """Corruptions applied one after the other, e.g. ``gaussian,25+saltpepper,5`` (seed 003's corruption)."""
+
+    parts: tuple[NoiseModel, ...] = ()
+
+    @property
+    def spec(self) -> str:
+        return "+".join(part.spec for part in self.parts)
+
+    def corrupt(self, image, seed):
+        for part, part_seed in zip(self.parts, tf.unstack(tf.random.experimental.stateless_split(seed, len(self.parts)))):
+            image = part.corrupt(image, part_seed)
+        return image
+
+
 class TextNoise(NoiseModel):
     """Random strings in random colours, sizes and positions until a fraction p is covered.
 
@@ -202,17 +237,21 @@ NOISE_KINDS: dict[str, NoiseKind] = {
     "bernoulli": NoiseKind(BernoulliNoise, (0.0, 95.0), 50.0, "masked_l2"),
     "text": NoiseKind(TextNoise, (0.0, 50.0), 25.0, "l1"),
     "impulse": NoiseKind(ImpulseNoise, (0.0, 95.0), 70.0, "l0"),
+    "saltpepper": NoiseKind(SaltPepperNoise, (0.0, 10.0), 5.0, "l1"),  # not in the paper: seed 003's corruption
     "clean": NoiseKind(CleanNoise, (0.0, 0.0), 0.0, "l2"),
 }
 
-_PERCENT_KINDS = {"bernoulli", "text", "impulse"}
+_PERCENT_KINDS = {"bernoulli", "text", "impulse", "saltpepper"}
 
 
 def parse_noise(spec: str) -> NoiseModel:
-    """Parse ``name``, ``name,value`` or ``name,low,high`` into a noise model.
+    """Parse ``name``, ``name,value`` or ``name,low,high`` (or several joined by ``+``) into a noise model.
 
     Raises :class:`UserError` with the valid names for anything else.
     """
+    if "+" in str(spec):
+        parts = tuple(parse_noise(part) for part in str(spec).split("+"))
+        return CompositeNoise("+".join(part.name for part in parts), 0.0, 0.0, parts)
     parts = [part.strip() for part in str(spec).split(",")]
     name = parts[0].lower()
     valid = ", ".join(NOISE_KINDS)
@@ -238,13 +277,22 @@ def parse_noise(spec: str) -> NoiseModel:
 
 
 def paper_test_noise(spec: str) -> NoiseModel:
-    """The paper's fixed test corruption for the kind of noise named by ``spec``."""
-    kind = parse_noise(spec).name
+    """The paper's fixed test corruption for the kind of noise named by ``spec`` (each part's, for combinations)."""
+    noise = parse_noise(spec)
+    if isinstance(noise, CompositeNoise):
+        return parse_noise("+".join(paper_test_noise(part.spec).spec for part in noise.parts))
+    kind = noise.name
     if kind == "clean":
         return parse_noise("clean")
     return parse_noise(f"{kind},{NOISE_KINDS[kind].test_value:g}")
 
 
 def default_loss_for(spec: str) -> str:
-    """The paper's loss for a noise kind: L2, masked L2 (Bernoulli), L1 (text), annealed L0 (impulse)."""
-    return NOISE_KINDS[parse_noise(spec).name].default_loss
+    """The paper's loss for a noise kind: L2, masked L2 (Bernoulli), L1 (text), annealed L0 (impulse).
+
+    A combination gets L2 only if every part is zero-mean, else L1 (the median survives outliers).
+    """
+    noise = parse_noise(spec)
+    if isinstance(noise, CompositeNoise):
+        return "l2" if all(default_loss_for(part.spec) == "l2" for part in noise.parts) else "l1"
+    return NOISE_KINDS[noise.name].default_loss

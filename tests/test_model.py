@@ -46,3 +46,25 @@ def test_saved_checkpoint_loads_with_plain_keras_and_gives_same_output(tmp_path)
     batch = np.random.default_rng(0).random((1, 64, 64, 3), dtype=np.float32)
     np.testing.assert_allclose(loaded(batch), model(batch), atol=1e-6)
     assert isinstance(loaded.loss, AnnealedL0Loss)
+
+
+SEED_ARCHITECTURES = {"hourglass": (234_339, 2), "unet_bn": (213_235, 8), "dsc": (3_175_303, 16)}  # parameters, size multiple
+
+
+@pytest.mark.parametrize("arch", sorted(SEED_ARCHITECTURES))
+def test_seed_architectures_shapes_parameters_and_saving(arch, tmp_path):
+    parameters, multiple = SEED_ARCHITECTURES[arch]
+    model = build_model(arch)
+    assert model.count_params() == parameters
+    for shape in [(2, 32, 32, 3), (1, 64, 96, 3), (1, 5 * multiple, 3 * multiple, 3)]:
+        assert model(np.zeros(shape, np.float32)).shape == shape
+    assert build_model(arch, channels=1)(np.zeros((1, 32, 32, 1), np.float32)).shape == (1, 32, 32, 1)
+    model.save(tmp_path / "model.keras")
+    batch = np.random.default_rng(0).random((1, 32, 32, 3), dtype=np.float32)
+    np.testing.assert_allclose(keras.saving.load_model(tmp_path / "model.keras")(batch), model(batch), atol=1e-6)
+
+
+def test_dsc_gates_are_trainable_scalars_starting_as_reported():
+    model = build_model("dsc")
+    gates = [layer.gate for layer in model.layers if layer.name.startswith("gate")]
+    assert [float(gate.numpy()) for gate in gates] == pytest.approx([0.1, 0.2, 0.3, 0.4]) and all(gate.trainable for gate in gates)

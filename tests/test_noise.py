@@ -99,4 +99,24 @@ def test_paper_test_noise_and_losses():
     assert [paper_test_noise(name).spec for name in ("gaussian", "poisson", "bernoulli", "text", "impulse")] == [
         "gaussian,25", "poisson,30", "bernoulli,50", "text,25", "impulse,70"]
     assert {name: default_loss_for(name) for name in NOISE_KINDS} == {
-        "gaussian": "l2", "poisson": "l2", "bernoulli": "masked_l2", "text": "l1", "impulse": "l0", "clean": "l2"}
+        "gaussian": "l2", "poisson": "l2", "bernoulli": "masked_l2", "text": "l1", "impulse": "l0", "saltpepper": "l1", "clean": "l2"}
+
+
+@pytest.mark.parametrize("p", [5, 20])
+def test_salt_and_pepper_sets_fraction_p_to_black_or_white_equally(p):
+    noisy = parse_noise(f"saltpepper,{p}").corrupt(flat_image(0.5), SEED).numpy()
+    black, white = np.all(noisy == 0, axis=-1).mean(), np.all(noisy == 1, axis=-1).mean()
+    assert abs(black + white - p / 100) < 0.01 and abs(black - white) < 0.01
+    assert np.all((noisy == 0.5) | (noisy == 0) | (noisy == 1))
+
+
+def test_combinations_apply_each_corruption_in_turn():
+    noise = parse_noise("gaussian,25+saltpepper,5")
+    assert noise.spec == "gaussian,25+saltpepper,5" and default_loss_for(noise.spec) == "l1"
+    assert paper_test_noise("gaussian+saltpepper").spec == "gaussian,25+saltpepper,5" and default_loss_for("gaussian+poisson,30") == "l2"
+    noisy = noise.corrupt(flat_image(0.5), SEED).numpy()
+    impulses = np.all(noisy == 0, axis=-1) | np.all(noisy == 1, axis=-1)
+    assert abs(impulses.mean() - 0.05) < 0.01  # salt and pepper last: its pixels are exact
+    assert abs(noisy[~impulses].std() * 255 - 25) < 0.5  # Gaussian everywhere else
+    with pytest.raises(UserError, match="Unknown noise"):
+        parse_noise("gaussian,25+sparkles")

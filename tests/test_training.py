@@ -157,3 +157,19 @@ def test_signal_mid_epoch_checkpoints_and_resume_runs_exactly_the_remaining_step
 
     final = keras.saving.load_model(run / "checkpoints" / "last.keras")
     assert int(final.optimizer.iterations.numpy()) == 3 * 12  # no step lost, none repeated
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", ["hourglass", "unet_bn", "dsc"])
+def test_seed_architectures_train_evaluate_and_denoise_through_the_same_paths(photo_folder, tmp_path, arch):
+    run = tmp_path / "run"
+    repository = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "train_model.py", "gaussian,25+saltpepper,5", photo_folder, "--arch", arch, *TINY, "--run-dir", run]
+    result = subprocess.run(list(map(str, command)), capture_output=True, text=True, timeout=600, cwd=repository)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((run / "config.json").read_text())["arch"] == arch and epochs_in(run) == [1, 2]
+    result = n2n("evaluate", run, "--dataset", photo_folder, "--max-images", "1")
+    assert result.returncode == 0, result.stderr
+    result = n2n("denoise", photo_folder / "photo0.png", "-o", tmp_path / "denoised.png", "--model", run)
+    assert result.returncode == 0, result.stderr
+    assert Image.open(tmp_path / "denoised.png").size == Image.open(photo_folder / "photo0.png").size

@@ -7,9 +7,17 @@ from collections.abc import Callable
 import keras
 
 from noise2noise_keras.errors import UserError
+from noise2noise_keras.models.dsc import build_dsc
+from noise2noise_keras.models.hourglass import build_hourglass
 from noise2noise_keras.models.unet import build_unet
+from noise2noise_keras.models.unet_bn import build_unet_bn
 
-ARCHITECTURES: dict[str, Callable[..., keras.Model]] = {"unet": build_unet}
+ARCHITECTURES: dict[str, Callable[..., keras.Model]] = {
+    "unet": build_unet,  # the paper's (default)
+    "hourglass": build_hourglass,  # seed 000
+    "unet_bn": build_unet_bn,  # seed 001
+    "dsc": build_dsc,  # seed 003
+}
 
 
 def build_model(arch: str, channels: int = 3) -> keras.Model:
