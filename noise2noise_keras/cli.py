@@ -42,6 +42,7 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--crop", type=int, help="training crop side (multiple of 32)")
     parser.add_argument("--learning-rate", "--lr", type=float)
     parser.add_argument("--rampdown-fraction", type=float, help="fraction of training with the cosine^2 learning-rate ramp-down")
+    parser.add_argument("--clip-norm", type=float, help="clip the global gradient norm (default 0: off); guards against the rare huge losses of Poisson noise at tiny lambda")
     parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None, help="random flips and 90-degree rotations")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--val-dataset", help="dataset whose test split validates (default: the training dataset)")

@@ -41,6 +41,7 @@ class TrainConfig:
     beta_1: float = 0.9
     beta_2: float = 0.99
     epsilon: float = 1e-8
+    clip_norm: float = 0.0  # clip the global gradient norm to this (0: off, as the paper); see --clip-norm
     rampdown_fraction: float = 0.3
     augment: bool = False
     seed: int = 0
@@ -83,6 +84,8 @@ class TrainConfig:
             raise UserError("--rampdown-fraction must be between 0 and 1.")
         if self.learning_rate <= 0:
             raise UserError("--learning-rate must be positive.")
+        if self.clip_norm < 0:
+            raise UserError("--clip-norm must be 0 (off) or positive.")
 
     @property
     def total_steps(self) -> int:

@@ -134,7 +134,9 @@ def train(
         model = build_model(config.arch, channels=data.channels)
         loss = build_loss(config.loss)
         schedule = RampDownSchedule(config.learning_rate, config.total_steps, config.rampdown_fraction)
-        optimizer = keras.optimizers.Adam(schedule, beta_1=config.beta_1, beta_2=config.beta_2, epsilon=config.epsilon)
+        optimizer = keras.optimizers.Adam(
+            schedule, beta_1=config.beta_1, beta_2=config.beta_2, epsilon=config.epsilon, global_clipnorm=config.clip_norm or None
+        )
         model.compile(optimizer=optimizer, loss=loss, jit_compile=False)
     if worker_info(distribution)[1] > 1:
         build_for_multiworker(model, distribution, next(iter(data.stream(config.batch_size // replicas))))

@@ -164,10 +164,11 @@ def test_signal_mid_epoch_checkpoints_and_resume_runs_exactly_the_remaining_step
 def test_seed_architectures_train_evaluate_and_denoise_through_the_same_paths(photo_folder, tmp_path, arch):
     run = tmp_path / "run"
     repository = Path(__file__).resolve().parents[1]
-    command = [sys.executable, "train_model.py", "gaussian,25+saltpepper,5", photo_folder, "--arch", arch, *TINY, "--run-dir", run]
+    command = [sys.executable, "train_model.py", "gaussian,25+saltpepper,5", photo_folder, "--arch", arch, *TINY, "--clip-norm", "1", "--run-dir", run]
     result = subprocess.run(list(map(str, command)), capture_output=True, text=True, timeout=600, cwd=repository)
     assert result.returncode == 0, result.stderr
-    assert json.loads((run / "config.json").read_text())["arch"] == arch and epochs_in(run) == [1, 2]
+    config = json.loads((run / "config.json").read_text())
+    assert config["arch"] == arch and config["clip_norm"] == 1.0 and config["loss"] == "l1" and epochs_in(run) == [1, 2]
     result = n2n("evaluate", run, "--dataset", photo_folder, "--max-images", "1")
     assert result.returncode == 0, result.stderr
     result = n2n("denoise", photo_folder / "photo0.png", "-o", tmp_path / "denoised.png", "--model", run)
