@@ -64,7 +64,7 @@ def read_image(path: str | Path) -> LoadedImage:
         return _read_tiff(path) if path.suffix.lower() in TIFF_SUFFIXES else _read_with_pillow(path)
     except FileNotFoundError:
         raise UserError(f"{path} does not exist.") from None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, tifffile.TiffFileError) as error:
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, tifffile.TiffFileError, png.Error) as error:
         raise UserError(f"{path} is not a readable image ({error}).") from None
 
 

@@ -14,11 +14,13 @@ import noise2noise_keras  # noqa: F401
 from noise2noise_keras.artifacts import export_model, load_denoiser
 from noise2noise_keras.config import TrainConfig
 from noise2noise_keras.datasets.images import read_rgb
+from noise2noise_keras.datasets.noisy import fixed_noise
 from noise2noise_keras.errors import UserError
 from noise2noise_keras.image_io import LoadedImage, read_image, upright, write_image
 from noise2noise_keras.inference import denoise
 from noise2noise_keras.metrics import psnr
 from noise2noise_keras.models import build_model
+from noise2noise_keras.noise import paper_test_noise
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +82,9 @@ def test_sixteen_bit_png_round_trips_at_sixteen_bits(tmp_path, planes):
     assert (read.alpha is None) == (loaded.alpha is None) and (read.alpha is None or np.array_equal(read.alpha, loaded.alpha))
     with pytest.raises(UserError, match="use a .tif output"):
         write_image(tmp_path / "out.jpg", read.pixels, read)
+    (tmp_path / "truncated.png").write_bytes((tmp_path / "image.png").read_bytes()[:-100])
+    with pytest.raises(UserError, match="truncated.png is not a readable image"):
+        read_image(tmp_path / "truncated.png")
     assert not list(tmp_path.glob("*.jpg")) and not list(tmp_path.glob(".*partial*"))
 
 
@@ -236,3 +241,14 @@ def test_shipped_gaussian_model_denoises_out_of_the_box(tmp_path, shared_dataset
     assert result.returncode == 0, result.stderr  # shipped names are scored like run directories
     assert next(e for e in description["evaluations"] if e["dataset"] == "kodak")["images"] == 24
     assert json.loads((tmp_path / "eval" / "summary.json").read_text())["psnr_denoised_mean"] > 28
+
+
+@pytest.mark.parametrize("name", ["gaussian"])
+def test_shipped_models_record_their_training_and_denoise_their_noise(name, shared_datasets):
+    model, description = load_denoiser(name)
+    assert description["noise"] == name and description["train_config"]["dataset"] == "bsds300"
+    assert {e["dataset"] for e in description["evaluations"]} == {"kodak", "bsds300"}
+    assert description["training_summary"]["train_seconds_total"] >= 40 * 60  # the minimum CPU budget
+    clean = read_rgb(shared_datasets / "kodak" / "kodim23.png")[128:384, 256:512]
+    noisy = fixed_noise([clean], paper_test_noise(name), 0)[0]
+    assert psnr(clean, denoise(noisy, model)) > psnr(clean, noisy) + 5
