@@ -181,6 +181,7 @@ class TextNoise(NoiseModel):
         return tf.where(mask, colours, image)
 
 
+TEXT_MAX_FONT = 40  # pixels; if it grew with the image, test photos would get glyphs no training crop showed
 _TEXT_ALPHABET = np.array(list(string.ascii_letters + string.digits + string.punctuation + " "))
 
 
@@ -205,7 +206,7 @@ def render_text_overlay(
     mask_draw.fontmode = colour_draw.fontmode = "1"
     target = int(round(float(coverage) * height * width))
     covered = 0
-    max_size = max(12, min(height, width) // 3)
+    max_size = min(TEXT_MAX_FONT, max(12, min(height, width) // 3))  # glyphs as big on a photo as on a training crop
     for _ in range(10_000):
         if covered >= target:
             break

@@ -55,6 +55,18 @@ def test_text_coverage_close_to_p(p):
     assert abs(covered - p / 100) <= 0.05
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_text_glyphs_do_not_grow_with_the_image(seed):
+    """Training crops (128^2) and test photos (768x512) must see the same glyph sizes (old rule: up to 170 px here)."""
+    from skimage.measure import label, regionprops
+
+    from noise2noise_keras.noise import TEXT_MAX_FONT, render_text_overlay
+
+    _, mask = render_text_overlay(512, 768, 3, 0.03, np.array([1, seed]))  # sparse: glyphs rarely touch
+    heights = [region.bbox[2] - region.bbox[0] for region in regionprops(label(mask[..., 0]))]
+    assert abs(mask.mean() - 0.03) < 0.01 and max(heights) < 2 * TEXT_MAX_FONT
+
+
 @pytest.mark.parametrize("p", [30, 70])
 def test_impulse_replaces_fraction_p_with_uniform_colours(p):
     noisy = parse_noise(f"impulse,{p}").corrupt(flat_image(0.5), SEED).numpy()
