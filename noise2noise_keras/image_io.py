@@ -87,7 +87,7 @@ def _read_with_pillow(path: Path) -> LoadedImage:
         ImageOps.exif_transpose(image, in_place=True)  # in place: a copy would double the memory of a huge image
         info = {key: image.info[key] for key in ("icc_profile", "exif", "dpi") if key in image.info}
         if image.mode in _SIXTEEN_BIT_MODES:
-            array = np.asarray(image)
+            array = _pixels_in_bands(image)
             if image.mode == "I":  # 32-bit integer: holds 8- or 16-bit samples
                 array = np.clip(array, 0, 65535).astype(np.uint8 if array.max(initial=0) <= 255 else np.uint16)
             return LoadedImage(array.astype(array.dtype.newbyteorder("=")).reshape(array.shape + (1,)), None, info)
@@ -97,9 +97,22 @@ def _read_with_pillow(path: Path) -> LoadedImage:
             image = image.convert("L")
         elif image.mode not in ("L", "LA", "RGB", "RGBA"):
             image = image.convert("RGB")
-        array = np.asarray(image)
+        array = _pixels_in_bands(image)
         has_alpha = image.mode in ("LA", "RGBA")
     return _split_alpha(array, has_alpha, info)
+
+
+def _pixels_in_bands(image: Image.Image, rows: int = 256) -> np.ndarray:
+    """``np.asarray(image)`` without its transient copies: Pillow's ``tobytes()`` joins chunks of the
+    whole image, so a 1.2 GB photo briefly costs 2.4 GB more. Copying bands of rows costs one band."""
+    first = np.asarray(image.crop((0, 0, image.width, min(rows, image.height))))
+    if image.height <= rows:
+        return first
+    array = np.empty((image.height, *first.shape[1:]), first.dtype)
+    array[:rows] = first
+    for top in range(rows, image.height, rows):
+        array[top : top + rows] = np.asarray(image.crop((0, top, image.width, min(top + rows, image.height))))
+    return array
 
 
 def _png_bit_depth(path: Path) -> int:

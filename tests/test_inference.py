@@ -252,3 +252,16 @@ def test_shipped_models_record_their_training_and_denoise_their_noise(name, shar
     clean = read_rgb(shared_datasets / "kodak" / "kodim23.png")[128:384, 256:512]
     noisy = fixed_noise([clean], paper_test_noise(name), 0)[0]
     assert psnr(clean, denoise(noisy, model)) > psnr(clean, noisy) + 5
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "I;16"])
+def test_tall_images_are_read_in_bands_exactly(tmp_path, mode):
+    """Images are copied out of Pillow 256 rows at a time (bounded memory); the pixels must not change."""
+    rng = np.random.default_rng(0)
+    channels = {"RGB": 3, "RGBA": 4, "L": 1, "I;16": 1}[mode]
+    values = rng.integers(0, 65536 if mode == "I;16" else 256, (700, 33, channels)).astype(np.uint16 if mode == "I;16" else np.uint8)
+    path = tmp_path / ("tall.pgm" if mode == "I;16" else "tall.png")  # 16-bit PGM: Pillow's 16-bit path (TIFF and PNG bypass it)
+    Image.fromarray(values[..., 0] if channels == 1 else values).save(path)
+    loaded = read_image(path)
+    assert np.array_equal(loaded.pixels, values[..., : 3 if channels == 4 else channels])
+    assert loaded.alpha is None if channels != 4 else np.array_equal(loaded.alpha, values[..., 3])
