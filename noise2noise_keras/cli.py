@@ -1,7 +1,8 @@
 """The ``n2n`` command line: a thin argparse layer over functions you can call from Python.
 
 ``n2n train NOISE DATASET``, ``n2n evaluate RUN_DIR``, ``n2n denoise INPUT...``,
-``n2n export RUN_DIR OUT``, ``n2n download NAME``, ``n2n simulate-pairs OUT``.
+``n2n export RUN_DIR OUT``, ``n2n download NAME``, ``n2n simulate-pairs OUT``,
+``n2n sweep NOISE DATASET [--grid KEY=V1,V2 ...]``.
 This is the only module that reads the environment (``N2N_DOWNLOAD_BASE_URL``,
 ``N2N_DATA_ROOT``) and turns :class:`UserError` into one line and exit code 2.
 """
@@ -35,7 +36,7 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", choices=TARGETS, help="noisy: Noise2Noise (default); clean: Noise2Clean")
     parser.add_argument("--loss", help="l2, l1, masked_l2 or l0 (default: the paper's loss for the noise)")
     parser.add_argument("--arch", choices=sorted(ARCHITECTURES), help="unet (the paper's, default), hourglass (seed 000), unet_bn (seed 001), dsc (seed 003)")
-    parser.add_argument("--preset", default="paper", choices=sorted(PRESETS), help="paper (300k steps) or quick (a few CPU minutes)")
+    parser.add_argument("--preset", default="paper", choices=sorted(PRESETS), help="paper (300k steps), quick (a few CPU minutes), seed000 / seed001 (those reports' setups)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--steps", dest="steps_per_epoch", type=int, help="steps per epoch")
     parser.add_argument("--batch-size", type=int)
@@ -54,20 +55,25 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strategy", default="auto", choices=STRATEGIES, help="auto: several GPUs of this node if present; multiworker: one worker per srun task")
 
 
-def run_train(args: argparse.Namespace) -> int:
-    from noise2noise_keras.config import make_config
+def _train_options(args: argparse.Namespace) -> dict:
+    """The TrainConfig fields given on the command line (NOISE DATASET or --pairs, and every option)."""
     from noise2noise_keras.datasets.pairs import PAIRS
-    from noise2noise_keras.preemption import EXIT_CODE, TrainingPreempted
-    from noise2noise_keras.training import default_run_dir, train
 
     if args.pairs is not None:
         if args.noise is not None:
             raise UserError("Pass either --pairs PATH or NOISE DATASET, not both.")
         args.noise, args.dataset = PAIRS, args.pairs
     if args.noise is None or args.dataset is None:
-        raise UserError("Training needs NOISE and DATASET (e.g. n2n train gaussian bsds300), or --pairs PATH for your own captures.")
-    options = {k: v for k, v in vars(args).items() if k not in ("command", "handler", "run_dir", "preset", "strategy", "pairs")}
-    config = make_config(args.preset, **options)
+        raise UserError(f"{args.command.capitalize()} needs NOISE and DATASET (e.g. n2n {args.command} gaussian bsds300), or --pairs PATH for your own captures.")
+    return {k: v for k, v in vars(args).items() if k not in ("command", "handler", "run_dir", "preset", "strategy", "pairs", "grid")}
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from noise2noise_keras.config import make_config
+    from noise2noise_keras.preemption import EXIT_CODE, TrainingPreempted
+    from noise2noise_keras.training import default_run_dir, train
+
+    config = make_config(args.preset, **_train_options(args))
     run_dir = args.run_dir or default_run_dir(config)
     log.info("training %s on %s (%s targets) in %s", config.noise, config.dataset, config.target, run_dir)
     try:
@@ -82,6 +88,18 @@ def run_train(args: argparse.Namespace) -> int:
     else:
         score = f"held-out Noise2Noise loss {summary['final_val_n2n_loss']:.3g} (best {summary['best_val_n2n_loss']:.3g}) vs {summary['val_n2n_loss_noisy']:.3g} undenoised"
     print(f"{run_dir}: {score}, {summary['train_seconds_total']:.0f} s of training")
+    return 0
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    from noise2noise_keras.sweep import SEED001_GRID, parse_grid, run_sweep
+
+    options = _train_options(args)
+    grid = parse_grid(args.grid) if args.grid else SEED001_GRID
+    out_dir = args.run_dir or Path("runs") / f"sweep-{args.preset}-{options['noise'].split(',')[0]}-{Path(options['dataset']).name}"
+    ranked = run_sweep(args.preset, options, grid, out_dir, args.strategy)
+    best = ranked[0]
+    print(f"{out_dir}: {len(ranked)} runs ranked in sweep.md; best {best['run_dir']} at {best['best_val_psnr']:.2f} dB (noisy {best['val_psnr_noisy']:.2f} dB)")
     return 0
 
 
@@ -163,6 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a denoiser (resumes an existing run directory)")
     _add_train_arguments(train)
     train.set_defaults(handler=run_train)
+
+    sweep = commands.add_parser("sweep", help="train every combination of a hyper-parameter grid and rank them (default: seed 001's grid)")
+    _add_train_arguments(sweep)
+    sweep.add_argument("--grid", action="append", metavar="KEY=V1,V2", help="a training option and its values; repeat for more (default: batch_size=32,64,128 loss=l2,l1 learning_rate=1e-4,1e-3,2e-3)")
+    sweep.set_defaults(handler=run_sweep)
 
     evaluate = commands.add_parser("evaluate", help="score a trained model on whole images against clean ones")
     evaluate.add_argument("model", help="run directory, pretrained name, folder from n2n export or .keras file")

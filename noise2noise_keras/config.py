@@ -111,6 +111,11 @@ PRESETS: dict[str, dict[str, Any]] = {
     # A few minutes on a 2-core CPU; tuned so `sample` training reaches >= 27 dB on Kodak sigma 25.
     # Measured on a 2-core Zen5 CPU (bf16): ~255 s of training, 27.4 dB on Kodak at sigma 25 (noisy 20.4 dB).
     "quick": dict(epochs=14, steps_per_epoch=50, batch_size=12, crop=96, learning_rate=1e-3, rampdown_fraction=0.5, augment=True, val_images=2),
+    # Seed 000's setup: its hourglass on 32 x 32 patches, Adam at lr 0.002, batches of 1000 (MSE: the Gaussian default loss).
+    "seed000": dict(arch="hourglass", epochs=10, steps_per_epoch=50, batch_size=1000, crop=32, learning_rate=2e-3, rampdown_fraction=0.0),
+    # Seed 001's best setting: its BatchNorm U-Net on 32 x 32 patches, batch 32, lr 1e-3, flips (MSE: the Gaussian default); 10 epochs (its 10-minute limit).
+    # Its other augmentation, swapping source and target, is what our Noise2Noise streams do already: both are independent draws.
+    "seed001": dict(arch="unet_bn", epochs=10, steps_per_epoch=100, batch_size=32, crop=32, learning_rate=1e-3, rampdown_fraction=0.0, augment=True),
 }
 
 

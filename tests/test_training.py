@@ -174,3 +174,39 @@ def test_seed_architectures_train_evaluate_and_denoise_through_the_same_paths(ph
     result = n2n("denoise", photo_folder / "photo0.png", "-o", tmp_path / "denoised.png", "--model", run)
     assert result.returncode == 0, result.stderr
     assert Image.open(tmp_path / "denoised.png").size == Image.open(photo_folder / "photo0.png").size
+
+
+@pytest.mark.slow
+def test_sweep_trains_every_combination_ranks_them_and_resumes(photo_folder, tmp_path):
+    out = tmp_path / "sweep"
+    tiny = ["--epochs", "1", "--steps", "2", "--batch-size", "2", "--crop", "32", "--val-images", "1", "--precision", "float32"]
+    command = ["sweep", "gaussian", photo_folder, "--preset", "seed001", "--grid", "learning_rate=1e-4,2e-3", "--grid", "loss=l2,l1", *tiny, "--run-dir", out]
+    result = n2n(*command)
+    assert result.returncode == 0, result.stderr
+    record = json.loads((out / "sweep.json").read_text())
+    ranked = record["ranked"]
+    assert {(row["learning_rate"], row["loss"]) for row in ranked} == {(1e-4, "l2"), (1e-4, "l1"), (2e-3, "l2"), (2e-3, "l1")}
+    assert [row["best_val_psnr"] for row in ranked] == sorted((row["best_val_psnr"] for row in ranked), reverse=True)
+    assert record["fixed"]["arch"] == "unet_bn" and record["fixed"]["crop"] == 32 and record["fixed"]["batch_size"] == 2
+    for row in ranked:
+        assert json.loads((out / row["run_dir"] / "config.json").read_text())["learning_rate"] == row["learning_rate"]
+    table = (out / "sweep.md").read_text()
+    assert table.count(f"| {ranked[0]['learning_rate']} | {ranked[0]['loss']} |") == 1 and "| 4 |" in table
+    assert (out / "sweep.png").stat().st_size > 10_000
+
+    again = n2n(*command)  # every run is complete: nothing is trained twice, the ranking is rewritten identically
+    assert again.returncode == 0 and again.stderr.count("already complete") == 4
+    assert json.loads((out / "sweep.json").read_text())["ranked"] == ranked
+
+
+def test_sweep_grid_errors_are_one_sentence(photo_folder, tmp_path):
+    cases = [
+        ("learning_rat=1e-3", "error: --grid 'learning_rat=1e-3' is not KEY=V1,V2,... with KEY a training option (e.g. learning_rate=1e-4,1e-3)."),
+        ("batch_size=32,big", "error: --grid 'batch_size=32,big': every value of batch_size must be an int."),
+        ("crop=32,48", "error: --crop 48 must be a positive multiple of 32 (the U-Net pools 5 times)."),  # checked before any training
+    ]
+    for grid, expected in cases:
+        result = n2n("sweep", "gaussian", photo_folder, "--grid", grid, "--run-dir", tmp_path / "s")
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert result.returncode == 2 and lines[-1] == expected and "Traceback" not in result.stderr
+        assert not (tmp_path / "s").exists()
