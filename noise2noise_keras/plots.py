@@ -47,21 +47,25 @@ def save_psnr_bars(path: str | Path, names: list[str], noisy_psnr: list[float], 
     _save(figure, path)
 
 
-def save_ranking(path: str | Path, labels: list[str], values: list[float], noisy: float | None, title: str, unit: str = "PSNR (dB)") -> None:
-    """Horizontal bars, best first (top), with the noisy input's score as a dashed line for scale."""
-    figure, axis = plt.subplots(figsize=(8, 1.2 + 0.32 * len(labels)), layout="constrained")
-    y = np.arange(len(labels))[::-1]
-    axis.barh(y, values, color="tab:blue")
-    for row, value in zip(y, values):
-        axis.text(value, row, f" {value:.2f}", va="center", fontsize=8)
+def save_ranking(path: str | Path, labels: list[str], series: dict[str, list[float]], noisy: float | None, title: str, unit: str = "PSNR (dB)") -> None:
+    """Horizontal bars in the given order (first on top), one bar per series and label; the noisy input's score dashed, for scale."""
+    figure, axis = plt.subplots(figsize=(8, 1.2 + 0.32 * len(labels) * len(series)), layout="constrained")
+    height = 0.8 / len(series)
+    y = np.arange(len(labels))[::-1].astype(float)
+    for index, (name, values) in enumerate(series.items()):
+        rows = y + 0.4 - height * (index + 0.5)
+        axis.barh(rows, values, height, label=name if len(series) > 1 else None)
+        for row, value in zip(rows, values):
+            axis.text(value, row, f" {value:.2f}", va="center", fontsize=8)
     if noisy is not None:
         axis.axvline(noisy, color="gray", linestyle="--", label=f"noisy input {noisy:.2f} dB")
-        axis.legend(loc="lower right")
-    axis.set_yticks(y, labels, fontsize=8)
-    everything = [*values, *([noisy] if noisy is not None else [])]
+    everything = [value for values in series.values() for value in values] + ([noisy] if noisy is not None else [])
     axis.set_xlim(min(everything) - 1, max(everything) + 1.5)
+    axis.set_yticks(y, labels, fontsize=8)
     axis.set_xlabel(unit)
     axis.set_title(title)
+    if axis.get_legend_handles_labels()[0]:
+        axis.legend(loc="lower right", fontsize=8)
     _save(figure, path)
 
 

@@ -106,4 +106,4 @@ def write_ranking(out_dir: Path, ranked: list[dict[str, Any]], grid: dict[str, l
     ]  # fmt: skip
     (out_dir / "sweep.md").write_text("\n".join(lines) + "\n")
     labels = [", ".join(str(row[k]) for k in keys) for row in ranked]
-    save_ranking(out_dir / "sweep.png", labels, [row["best_val_psnr"] for row in ranked], ranked[0]["val_psnr_noisy"], f"{example.arch}: {' / '.join(keys)}")
+    save_ranking(out_dir / "sweep.png", labels, {"best val PSNR": [row["best_val_psnr"] for row in ranked]}, ranked[0]["val_psnr_noisy"], f"{example.arch}: {' / '.join(keys)}")

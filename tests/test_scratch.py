@@ -120,5 +120,5 @@ def test_optimisers_follow_keras_step_for_step(optimizer):
 
 def test_the_numpy_denoiser_learns(shared_datasets):
     """The seed report's network stalled at 12.68 dB (a flat colour); ours clearly beats the noisy input in 200 steps."""
-    result = train(shared_datasets, minutes=10, batch_size=32, max_steps=200)
+    _, result = train(shared_datasets, minutes=10, batch_size=32, max_steps=200)
     assert result["steps"] == 200 and result["psnr"] > result["psnr_noisy"] + 1.5

@@ -61,11 +61,21 @@ def mean_psnr(network: Sequential, noisy: np.ndarray, clean: np.ndarray, batch: 
 
 
 def train(
-    data_root: str | Path, minutes: float = 15.0, batch_size: int = 32, learning_rate: float = 1e-3, seed: int = 0, max_steps: int | None = None
-) -> dict[str, Any]:
-    """Train for ``minutes`` of wall time (or ``max_steps``); returns the scores (PSNR after each evaluation) and throughput."""
+    data_root: str | Path,
+    minutes: float = 15.0,
+    batch_size: int = 32,
+    learning_rate: float = 1e-3,
+    seed: int = 0,
+    max_steps: int | None = None,
+    crop: int = PATCH,
+) -> tuple[Sequential, dict[str, Any]]:
+    """Train on ``crop``-sided pairs for ``minutes`` of wall time (or ``max_steps``).
+
+    Returns the network and its record: the test-patch PSNR after each
+    minute and at the end, and the throughput.
+    """
     images = [image for _, image in read_images(dataset_files("bsds300", "train", data_root))]
-    stream = NoisyDataset(images, parse_noise("gaussian,25"), crop=PATCH, augment=True, seed=seed).stream(batch_size).as_numpy_iterator()
+    stream = NoisyDataset(images, parse_noise("gaussian,25"), crop=crop, augment=True, seed=seed).stream(batch_size).as_numpy_iterator()
     noisy_test, clean_test = held_out_patches(data_root)
     network = report_network(np.random.default_rng(seed))
     optimizer, loss = Adam(network.parameters(), learning_rate), MSE()
@@ -85,12 +95,13 @@ def train(
     seconds = time.perf_counter() - started
     final = mean_psnr(network, noisy_test, clean_test)
     history.append({"seconds": seconds, "steps": steps, "psnr": final})
-    return {
+    return network, {
         "psnr": final,
         "psnr_noisy": float(np.mean([psnr(c, n) for c, n in zip(clean_test, noisy_test)])),
         "test_patches": len(clean_test),
         "steps": steps,
         "batch_size": batch_size,
+        "crop": crop,
         "train_seconds": seconds,
         "images_per_second": steps * batch_size / seconds,
         "parameters": int(sum(p.value.size for p in network.parameters())),
@@ -106,7 +117,7 @@ def main() -> None:
     parser.add_argument("--data-root", default="data")
     parser.add_argument("--out", type=Path, help="write the result as JSON here")
     args = parser.parse_args()
-    result = train(args.data_root, args.minutes, args.batch_size, args.learning_rate)
+    _, result = train(args.data_root, args.minutes, args.batch_size, args.learning_rate)
     print(f"NumPy framework: {result['psnr']:.2f} dB on {result['test_patches']} test patches (noisy {result['psnr_noisy']:.2f} dB), "
           f"{result['steps']} steps, {result['images_per_second']:.0f} images/s")
     if args.out:
