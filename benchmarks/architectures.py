@@ -43,7 +43,7 @@ from noise2noise_keras.plots import save_ranking
 from noise2noise_keras.precision import apply_precision, resolve_precision
 from noise2noise_keras.scratch import optim
 from noise2noise_keras.scratch.losses import MSE
-from noise2noise_keras.scratch.train import held_out_patches, mean_psnr, report_network
+from noise2noise_keras.scratch.train import held_out_patches, report_network
 from noise2noise_keras.scratch.train import train as train_scratch
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from noise2noise_keras.callbacks import read_metrics
-from noise2noise_keras.datasets.pairs import load_scenes, to_units
+from noise2noise_keras.datasets.pairs import load_scenes
 from noise2noise_keras.environment import collect_environment
 from noise2noise_keras.inference import Normalization, denoise, load_model
 from noise2noise_keras.metrics import psnr_units
@@ -61,19 +61,20 @@ def main() -> None:
     record = json.loads((work / "noisy" / "data.json").read_text())
     held_out = [scenes[name] for name in record["val_scenes"]]
     normalization = record["normalization"]
+    to_units = Normalization(normalization["offset"], normalization["scale"]).to_units
     units = Normalization(0.0, 1.0, clip_unit_range=False)
     scores, outputs = {"noisy input": []}, {}
     for target in TARGETS:
         model = load_model(work / target, "last")  # the final weights: choosing the best by clean PSNR would peek at clean data
-        outputs[target] = [denoise(to_units(scene.frames[0], normalization), model, normalization=units) for scene in held_out]
-        scores[f"trained on {target} targets"] = [psnr_units(to_units(s.clean, normalization), d) for s, d in zip(held_out, outputs[target])]
-    scores["noisy input"] = [psnr_units(to_units(s.clean, normalization), to_units(s.frames[0], normalization)) for s in held_out]
+        outputs[target] = [denoise(to_units(scene.frames[0]), model, normalization=units) for scene in held_out]
+        scores[f"trained on {target} targets"] = [psnr_units(to_units(s.clean), d) for s, d in zip(held_out, outputs[target])]
+    scores["noisy input"] = [psnr_units(to_units(s.clean), to_units(s.frames[0])) for s in held_out]
     means = {name: float(np.mean(values)) for name, values in scores.items()}
     gap = means["trained on clean targets"] - means["trained on noisy targets"]
     curves = {target: [float(row["val_psnr"]) for row in read_metrics(work / target / "metrics.csv")] for target in TARGETS}
 
     RESULTS.mkdir(exist_ok=True)
-    rows = [(s.name, to_units(s.frames[0], normalization), outputs["noisy"][i], to_units(s.clean, normalization)) for i, s in enumerate(held_out[:3])]
+    rows = [(s.name, to_units(s.frames[0]), outputs["noisy"][i], to_units(s.clean)) for i, s in enumerate(held_out[:3])]
     save_comparison_grid(RESULTS / "pairs_vs_clean.png", rows, "held-out scenes: capture A | Noise2Noise (pairs only) | clean")
     report = {
         "data": {"scenes": len(scenes), "held_out": [s.name for s in held_out], "peak_photons": args.peak, "normalization": normalization},

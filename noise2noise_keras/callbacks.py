@@ -10,7 +10,6 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from noise2noise_keras.datasets.pairs import to_units
 from noise2noise_keras.evaluation import score_images
 from noise2noise_keras.inference import Normalization, denoise
 from noise2noise_keras.metrics import psnr_units
@@ -74,10 +73,11 @@ class PairValidation(keras.callbacks.Callback):
     def __init__(self, scenes: list, normalization: dict, samples_dir: Path) -> None:
         super().__init__()
         self.names = [scene.name for scene in scenes]
-        self.inputs = [to_units(scene.frames[0], normalization) for scene in scenes]
-        self.targets = [to_units(scene.frames[1], normalization) for scene in scenes]
+        recorded = Normalization(normalization["offset"], normalization["scale"])
+        self.inputs = [recorded.to_units(scene.frames[0]) for scene in scenes]
+        self.targets = [recorded.to_units(scene.frames[1]) for scene in scenes]
         self.has_clean = all(scene.clean is not None for scene in scenes)
-        self.cleans = [to_units(scene.clean, normalization) for scene in scenes] if self.has_clean else None
+        self.cleans = [recorded.to_units(scene.clean) for scene in scenes] if self.has_clean else None
         self.units = Normalization(0.0, 1.0, clip_unit_range=normalization["mode"] == "dtype")
         self.samples_dir = Path(samples_dir)
 

@@ -67,6 +67,15 @@ class Normalization:
             return cls.for_dtype(dtype)
         return cls(float(recorded["offset"]), float(recorded["scale"]), clip_unit_range=False)
 
+    def to_units(self, pixels: np.ndarray) -> np.ndarray:
+        """Pixels as float32 model units, ``(value - offset) / scale``: what the model saw in training."""
+        units = pixels.astype(np.float32)
+        if self.offset:
+            units -= self.offset
+        if self.scale != 1.0:
+            units /= self.scale
+        return units
+
 
 def _windows(height: int, width: int, tile: int, margin: int) -> Iterator[tuple[slice, slice, slice, slice]]:
     """(window rows, window cols, output rows, output cols) covering the image padded to the 32-px grid."""
@@ -85,11 +94,7 @@ def _float_window(image: np.ndarray, rows: slice, cols: slice, pad_mode: str, no
     always start at least TILE_MARGIN (> 31) pixels before it.
     """
     height, width = image.shape[:2]
-    window = image[rows.start : min(rows.stop, height), cols.start : min(cols.stop, width)].astype(np.float32)
-    if normalization.offset:
-        window -= normalization.offset
-    if normalization.scale != 1.0:
-        window /= normalization.scale
+    window = normalization.to_units(image[rows.start : min(rows.stop, height), cols.start : min(cols.stop, width)])
     pad = ((0, rows.stop - min(rows.stop, height)), (0, cols.stop - min(cols.stop, width)), (0, 0))
     return np.pad(window, pad, mode=pad_mode) if pad[0][1] or pad[1][1] else window
 

@@ -161,11 +161,6 @@ def split_scenes(scenes: list[Scene], validation: int) -> tuple[list[Scene], lis
     return [s for i, s in enumerate(scenes) if i not in held_out], [s for i, s in enumerate(scenes) if i in held_out]
 
 
-def to_units(image: np.ndarray, normalization: dict[str, Any]) -> np.ndarray:
-    """Pixels in model units (float32), as training sees them."""
-    return ((image.astype(np.float32) - normalization["offset"]) / normalization["scale"]).astype(np.float32)
-
-
 class PairedDataset(CropStream):
     """Random same-position crops of two different captures of a random scene.
 
