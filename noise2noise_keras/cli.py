@@ -92,12 +92,17 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_sweep(args: argparse.Namespace) -> int:
+    from noise2noise_keras.preemption import EXIT_CODE, TrainingPreempted
     from noise2noise_keras.sweep import SEED001_GRID, parse_grid, run_sweep
 
     options = _train_options(args)
     grid = parse_grid(args.grid) if args.grid else SEED001_GRID
     out_dir = args.run_dir or Path("runs") / f"sweep-{args.preset}-{options['noise'].split(',')[0]}-{Path(options['dataset']).name}"
-    ranked = run_sweep(args.preset, options, grid, out_dir, args.strategy)
+    try:
+        ranked = run_sweep(args.preset, options, grid, out_dir, args.strategy)
+    except TrainingPreempted as stopped:
+        print(f"{out_dir}: {stopped}; run the same command again to continue the sweep", file=sys.stderr)
+        return EXIT_CODE
     best = ranked[0]
     print(f"{out_dir}: {len(ranked)} runs ranked in sweep.md; best {best['run_dir']} at {best['best_val_psnr']:.2f} dB (noisy {best['val_psnr_noisy']:.2f} dB)")
     return 0

@@ -139,3 +139,13 @@ def test_bad_argument_fails_fast_with_the_cli_sentence(job_env, tmp_path):
     assert wait_until_done(job_env, job_id, timeout=120) == [("FAILED", 2)]
     log = log_of(tmp_path, "n2n", job_id)
     assert "error: --crop 100 must be a positive multiple of 32" in log and "Traceback" not in log
+
+
+def test_sweep_job_trains_every_combination_and_ranks_them(job_env, tmp_path):
+    job_id, code = sbatch(job_env, tmp_path, *SMALL, "jobs/sweep.sb", "gaussian", "sample", "--grid", "arch=hourglass,unet_bn", *TINY_TRAINING, wait=True)
+    assert code == 0, log_of(tmp_path, "n2n-sweep", job_id)
+    sweep = tmp_path / "runs" / f"n2n-sweep-{job_id}"
+    ranked = json.loads((sweep / "sweep.json").read_text())["ranked"]
+    assert sorted(row["arch"] for row in ranked) == ["hourglass", "unet_bn"]
+    assert all((sweep / row["run_dir"] / "checkpoints" / "last.keras").is_file() for row in ranked)
+    assert "2 runs ranked in sweep.md" in log_of(tmp_path, "n2n-sweep", job_id)
