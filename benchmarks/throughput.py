@@ -1,0 +1,311 @@
+"""Training and inference speed of the paper's U-Net: Keras/TensorFlow configurations vs its PyTorch twin, in one run.
+
+    python benchmarks/throughput.py [--steps 10] [--data-root ../shared/datasets]     (needs: pip install torch==2.13.0)
+
+Every configuration runs in a child process of its own (its own precision
+policy, XLA setting and peak RSS), one after another in this one run:
+
+- the practical matmul peak (4096² x 4096², float32 and bfloat16), the yardstick for efficiency;
+- Keras training steps at (batch 4, 256²) and (batch 16, 128²): float32 vs mixed_bfloat16, XLA off vs on,
+  synthetic tensors; and the project's default (``--precision auto``, XLA off) fed by the real input
+  pipeline (BSDS300, Gaussian noise on the fly), to show the pipeline is not the bottleneck;
+- the PyTorch twin (``torch_unet.py``: same layers, same 991,203 parameters, same outputs) at the same
+  shapes: eager float32 NCHW, channels_last, channels_last + bfloat16 autocast;
+- the input pipeline alone (Gaussian and text noise), in images/s;
+- inference on one 768 x 512 image: Keras ``predict_on_batch`` and PyTorch, float32 and bfloat16.
+
+Warm-up steps are excluded; step times are medians over the timed steps, with
+min-max. Training efficiency = model FLOPs (2 x multiply-adds of every
+convolution, x3 for forward + backward) x images/s / the matmul peak of the
+same precision. Writes benchmarks/results/throughput.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SHAPES = ((4, 256), (16, 128))
+WARMUP = 3
+
+
+def _rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def _summary(seconds: list[float], images: int) -> dict[str, Any]:
+    median = float(np.median(seconds))
+    return {"median_s": median, "min_s": float(min(seconds)), "max_s": float(max(seconds)), "images_per_second": images / median, "peak_rss_gib": _rss_gib()}
+
+
+def matmul_peak(dtype: str, size: int = 4096, repeats: int = 10) -> dict[str, Any]:
+    import tensorflow as tf
+
+    a = tf.random.normal((size, size), dtype=tf.float32)
+    a = tf.cast(a, dtype)
+    matmul = tf.function(lambda x: tf.linalg.matmul(x, x))
+    for _ in range(3):
+        matmul(a).numpy()
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        matmul(a).numpy()
+        seconds.append(time.perf_counter() - start)
+    median = float(np.median(seconds))
+    return {"gflops": 2 * size**3 / median / 1e9, "median_s": median, "min_s": min(seconds), "max_s": max(seconds)}
+
+
+def keras_training(batch: int, crop: int, precision: str, xla: bool, feed: str, steps: int, data_root: str) -> dict[str, Any]:
+    import keras
+    import tensorflow as tf
+
+    from noise2noise_keras.losses import build_loss
+    from noise2noise_keras.models import build_model
+    from noise2noise_keras.precision import apply_precision, resolve_precision
+
+    precision = resolve_precision(precision)
+    apply_precision(precision)
+    model = build_model("unet")
+    model.compile(optimizer=keras.optimizers.Adam(3e-4), loss=build_loss("l2"), jit_compile=xla)
+    if feed == "synthetic":
+        rng = np.random.default_rng(0)
+        pair = (rng.random((batch, crop, crop, 3), dtype=np.float32), rng.random((batch, crop, crop, 3), dtype=np.float32))
+        data = tf.data.Dataset.from_tensors(pair).repeat()
+    else:
+        data = noisy_stream(feed, batch, crop, data_root)
+    ends: list[float] = []
+    timer = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs=None: ends.append(time.perf_counter()))
+    model.fit(data, epochs=1, steps_per_epoch=WARMUP + steps + 1, callbacks=[timer], verbose=0)
+    return {**_summary(list(np.diff(ends[WARMUP:])), batch), "precision": precision}
+
+
+def noisy_stream(noise: str, batch: int, crop: int, data_root: str):
+    from noise2noise_keras.datasets.images import read_images
+    from noise2noise_keras.datasets.noisy import NoisyDataset
+    from noise2noise_keras.datasets.registry import dataset_files
+    from noise2noise_keras.noise import parse_noise
+
+    images = [image for _, image in read_images(dataset_files("bsds300", "train", data_root))]
+    return NoisyDataset(images, parse_noise(noise), "noisy", crop, augment=True, seed=0).stream(batch)
+
+
+def pipeline_alone(noise: str, batch: int, crop: int, steps: int, data_root: str) -> dict[str, Any]:
+    iterator = iter(noisy_stream(noise, batch, crop, data_root))
+    for _ in range(WARMUP):
+        next(iterator)
+    seconds = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        next(iterator)
+        seconds.append(time.perf_counter() - start)
+    return _summary(seconds, batch)
+
+
+def torch_training(batch: int, crop: int, layout: str, bf16: bool, steps: int) -> dict[str, Any]:
+    import torch
+
+    from torch_unet import TorchUNet
+
+    model, memory_format = TorchUNet(), torch.channels_last if layout == "channels_last" else torch.contiguous_format
+    model = model.to(memory_format=memory_format)
+    optimizer = torch.optim.Adam(model.parameters(), 3e-4, betas=(0.9, 0.99), eps=1e-8)
+    generator = torch.Generator().manual_seed(0)
+    source, target = (torch.rand(batch, 3, crop, crop, generator=generator).contiguous(memory_format=memory_format) for _ in range(2))
+    seconds = []
+    for step in range(WARMUP + steps):
+        start = time.perf_counter()
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            output = model(source)
+        loss = torch.nn.functional.mse_loss(output.float(), target)
+        loss.backward()
+        optimizer.step()
+        if step >= WARMUP:
+            seconds.append(time.perf_counter() - start)
+    return _summary(seconds, batch)
+
+
+def keras_inference(precision: str, repeats: int) -> dict[str, Any]:
+    from noise2noise_keras.models import build_model
+    from noise2noise_keras.precision import apply_precision
+
+    apply_precision(precision)
+    model = build_model("unet")
+    image = np.random.default_rng(0).random((1, 512, 768, 3), dtype=np.float32)
+    for _ in range(2):
+        model.predict_on_batch(image)
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.predict_on_batch(image)
+        seconds.append(time.perf_counter() - start)
+    return _summary(seconds, 1)
+
+
+def torch_inference(layout: str, bf16: bool, repeats: int) -> dict[str, Any]:
+    import torch
+
+    from torch_unet import TorchUNet
+
+    memory_format = torch.channels_last if layout == "channels_last" else torch.contiguous_format
+    model = TorchUNet().to(memory_format=memory_format).eval()
+    image = torch.rand(1, 3, 512, 768).contiguous(memory_format=memory_format)
+    seconds = []
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        for step in range(2 + repeats):
+            start = time.perf_counter()
+            model(image).float()
+            if step >= 2:
+                seconds.append(time.perf_counter() - start)
+    return _summary(seconds, 1)
+
+
+def twin_check() -> dict[str, Any]:
+    """The PyTorch twin computes the Keras U-Net's function: same parameter count, outputs within float rounding."""
+    import torch
+
+    from noise2noise_keras.models import build_model
+    from torch_unet import TorchUNet, copy_keras_weights, forward_flops
+
+    keras_model, twin = build_model("unet"), TorchUNet()
+    copy_keras_weights(twin, keras_model)
+    image = np.random.default_rng(0).random((1, 64, 96, 3), dtype=np.float32)
+    with torch.no_grad():
+        twin_output = twin(torch.from_numpy(image).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).numpy()
+    return {
+        "keras_parameters": keras_model.count_params(),
+        "torch_parameters": sum(p.numel() for p in twin.parameters()),
+        "max_abs_output_difference": float(np.abs(keras_model.predict_on_batch(image) - twin_output).max()),
+        "training_gflop_per_image": {f"{crop}x{crop}": 3 * forward_flops(twin, crop, crop) / 1e9 for _, crop in SHAPES},
+    }
+
+
+CHILD_FUNCTIONS = {
+    "matmul": matmul_peak, "keras_training": keras_training, "pipeline": pipeline_alone, "torch_training": torch_training,
+    "keras_inference": keras_inference, "torch_inference": torch_inference, "twin_check": twin_check,
+}  # fmt: skip
+
+
+def run_child(kind: str, **arguments: Any) -> dict[str, Any]:
+    """Run one measurement in a fresh interpreter; returns its result dict (with the arguments)."""
+    command = [sys.executable, __file__, "--child", json.dumps({"kind": kind, **arguments})]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode:
+        raise RuntimeError(f"{kind} {arguments} failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"{kind} {arguments}: {json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()})}", flush=True)
+    return {"kind": kind, **arguments, **result}
+
+
+def measure(steps: int, data_root: str) -> dict[str, Any]:
+    from noise2noise_keras.precision import resolve_precision
+
+    default_precision = resolve_precision("auto")
+    results: dict[str, Any] = {"twin": run_child("twin_check")}
+    results["matmul_peak"] = {dtype: run_child("matmul", dtype=dtype) for dtype in ("float32", "bfloat16")}
+    training = []
+    for batch, crop in SHAPES:
+        shape = dict(batch=batch, crop=crop, steps=steps)
+        for precision in ("float32", "mixed_bfloat16"):
+            for xla in (False, True):
+                training.append(run_child("keras_training", precision=precision, xla=xla, feed="synthetic", data_root=data_root, **shape))
+        training.append(run_child("keras_training", precision="auto", xla=False, feed="gaussian", data_root=data_root, **shape) | {"default": True})
+        for layout, bf16 in (("nchw", False), ("channels_last", False), ("channels_last", True)):
+            training.append(run_child("torch_training", layout=layout, bf16=bf16, **shape))
+    results["training"] = training
+    results["default_precision"] = default_precision
+    results["pipeline"] = [run_child("pipeline", noise=noise, batch=batch, crop=crop, steps=steps * 2, data_root=data_root) for batch, crop in SHAPES for noise in ("gaussian", "text")]
+    results["inference"] = [
+        *(run_child("keras_inference", precision=precision, repeats=steps) for precision in ("float32", "mixed_bfloat16")),
+        *(run_child("torch_inference", layout=layout, bf16=bf16, repeats=steps) for layout, bf16 in (("nchw", False), ("channels_last", False), ("channels_last", True))),
+    ]
+    return results
+
+
+def label(row: dict[str, Any]) -> str:
+    if row["kind"] == "keras_training":
+        feed = "real input pipeline" if row["feed"] != "synthetic" else "synthetic tensors"
+        return f"Keras {row['precision']}, XLA {'on' if row['xla'] else 'off'}, {feed}" + (" **(default)**" if row.get("default") else "")
+    return f"PyTorch {row['layout']}{' + bf16 autocast' if row['bf16'] else ' fp32'}"
+
+
+def write_report(results: dict[str, Any], steps: int) -> None:
+    from noise2noise_keras.environment import collect_environment
+    from noise2noise_keras.precision import cpu_flags
+
+    import torch
+
+    environment = collect_environment()
+    environment["packages"]["torch"] = torch.__version__
+    flags = sorted(cpu_flags() & {"avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile", "avx512_fp16"})
+    results["machine"] = {"cpu": environment["cpu"], "cores": environment["cpu_count"], "flags": flags, "gpu": environment.get("gpus") or "none (no GPU was lent to this session)"}
+    results["environment"] = environment
+    peaks = {"float32": results["matmul_peak"]["float32"]["gflops"], "bfloat16": results["matmul_peak"]["bfloat16"]["gflops"]}
+    gflop = results["twin"]["training_gflop_per_image"]
+    lines = [
+        "# Training and inference throughput: Keras 3 / TensorFlow vs a PyTorch twin",
+        "",
+        f"Machine: {results['machine']['cpu']}, {results['machine']['cores']} cores, flags {', '.join(flags)}; GPU: {results['machine']['gpu']}. "
+        f"TensorFlow {environment['packages'].get('tensorflow')}, Keras {environment['packages'].get('keras')}, PyTorch {torch.__version__}. "
+        f"Each row is a fresh process, measured one after another in one run; {WARMUP} warm-up steps excluded, median of {steps} steps (min–max).",
+        "",
+        f"Twin check: Keras {results['twin']['keras_parameters']:,} parameters, PyTorch {results['twin']['torch_parameters']:,}; "
+        f"max |output difference| with the same weights {results['twin']['max_abs_output_difference']:.1e}. "
+        f"Training cost: {gflop['256x256']:.1f} GFLOP per 256² image, {gflop['128x128']:.1f} per 128².",
+        "",
+        f"Practical matmul peak (4096³, TensorFlow): float32 {peaks['float32']:.0f} GFLOP/s, bfloat16 {peaks['bfloat16']:.0f} GFLOP/s.",
+    ]
+    for batch, crop in SHAPES:
+        rows = [row for row in results["training"] if (row["batch"], row["crop"]) == (batch, crop)]
+        default = next(row for row in rows if row.get("default"))
+        torch_rows = [row for row in rows if row["kind"] == "torch_training"]
+        eager = next(row for row in torch_rows if row["layout"] == "nchw")
+        best_torch = min(torch_rows, key=lambda row: row["median_s"])
+        lines += ["", f"## Training, batch {batch} × {crop}²", "",
+                  "| configuration | s/step (median) | min–max | images/s | % of its precision's matmul peak | peak RSS (GiB) |", "|---|---|---|---|---|---|"]
+        for row in rows:
+            precision = "bfloat16" if row.get("bf16") or "bfloat16" in row.get("precision", "") else "float32"
+            efficiency = gflop[f"{crop}x{crop}"] * row["images_per_second"] / peaks[precision] * 100
+            lines.append(f"| {label(row)} | {row['median_s']:.3f} | {row['min_s']:.3f}–{row['max_s']:.3f} | {row['images_per_second']:.2f} | {efficiency:.0f} % | {row['peak_rss_gib']:.2f} |")
+        lines += ["", f"Default vs PyTorch eager fp32: **{eager['median_s'] / default['median_s']:.2f}×** faster; "
+                  f"vs PyTorch's best here ({label(best_torch)}): **{best_torch['median_s'] / default['median_s']:.2f}×**."]
+    lines += ["", "## Input pipeline alone (BSDS300 crops, noise on the fly)", "", "| noise | batch × crop | s/batch | images/s | × the default model's consumption |", "|---|---|---|---|---|"]
+    for row in results["pipeline"]:
+        consumer = next(r for r in results["training"] if r.get("default") and (r["batch"], r["crop"]) == (row["batch"], row["crop"]))
+        lines.append(f"| {row['noise']} | {row['batch']} × {row['crop']}² | {row['median_s']:.4f} | {row['images_per_second']:.0f} | {row['images_per_second'] / consumer['images_per_second']:.1f}× |")
+    lines += ["", "## Inference, one 768 × 512 image", "", "| configuration | s (median) | min–max | peak RSS (GiB) |", "|---|---|---|---|"]
+    for row in results["inference"]:
+        name = f"Keras predict_on_batch {row['precision']}" if row["kind"] == "keras_inference" else f"PyTorch {row['layout']}{' + bf16 autocast' if row['bf16'] else ' fp32'}"
+        lines.append(f"| {name} | {row['median_s']:.3f} | {row['min_s']:.3f}–{row['max_s']:.3f} | {row['peak_rss_gib']:.2f} |")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "throughput.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / "throughput.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=10, help="timed steps per configuration")
+    parser.add_argument("--data-root", default="data")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        spec = json.loads(args.child)
+        print(json.dumps(CHILD_FUNCTIONS[spec.pop("kind")](**spec)))
+        return
+    write_report(measure(args.steps, args.data_root), args.steps)
+
+
+if __name__ == "__main__":
+    main()
