@@ -45,6 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--side", type=int, default=20000)
     parser.add_argument("--model", default="gaussian")
+    parser.add_argument("--note", default="", help="a sentence for the report, e.g. what else ran on the machine")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="n2n-large-"))
     clean = clean_image(args.side)
@@ -75,6 +76,7 @@ def main() -> None:
         "peak_rss_gib": peak_gib,
         "target_gib": 4.0,
         "wall_seconds": seconds,
+        "note": args.note,
         "output_shape": list(denoised.shape),
         "psnr_noisy_centre_crop": psnr(crop(noisy), crop(clean)),
         "psnr_denoised_centre_crop": psnr(crop(denoised), crop(clean)),
@@ -92,6 +94,7 @@ def main() -> None:
         "| peak RSS (GiB) | target (GiB) | wall time (s) | PSNR noisy → denoised, central 2048² crop (dB) |",
         "|---|---|---|---|",
         f"| {peak_gib:.2f} | < 4.0 | {seconds:.0f} | {report['psnr_noisy_centre_crop']:.2f} → {report['psnr_denoised_centre_crop']:.2f} |",
+        *(["", args.note] if args.note else []),
     ]
     (RESULTS / "large_image_memory.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
