@@ -3,8 +3,9 @@
 An exported model folder holds ``model.keras`` (float32, uncompiled: loads
 anywhere with ``keras.saving.load_model``) and ``config.json`` (format,
 architecture, noise, channels, data range, the normalisation of models
-trained on the user's own captures, the training config and summary, and any
-evaluations of the run). Shipped models live in
+trained on the user's own captures, the training config and summary, any
+evaluations of the run, and the environment of every training start: packages,
+git commit, seed, precision). Shipped models live in
 ``noise2noise_keras/pretrained/<name>/`` in the same layout.
 """
 
@@ -51,7 +52,7 @@ def export_model(run_dir: str | Path, out_dir: str | Path, checkpoint: str = "be
     temporary = out_dir / ".model.partial.keras"
     model.save(temporary)
     os.replace(temporary, out_dir / "model.keras")
-    summary_path = run_dir / "summary.json"
+    summary_path, environment_path = run_dir / "summary.json", run_dir / "environment.json"
     description = {
         "format": FORMAT,
         "arch": config.arch,
@@ -61,6 +62,7 @@ def export_model(run_dir: str | Path, out_dir: str | Path, checkpoint: str = "be
         "train_config": config.to_dict(),
         "training_summary": json.loads(summary_path.read_text()) if summary_path.is_file() else None,
         "evaluations": [json.loads(p.read_text()) for p in sorted(run_dir.glob("eval/*/summary.json"))],
+        "training_environment": json.loads(environment_path.read_text())["starts"] if environment_path.is_file() else None,
     }
     (out_dir / "config.json").write_text(json.dumps(description, indent=2) + "\n")
     return out_dir

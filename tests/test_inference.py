@@ -21,6 +21,7 @@ from noise2noise_keras.inference import denoise
 from noise2noise_keras.metrics import psnr
 from noise2noise_keras.models import build_model
 from noise2noise_keras.noise import paper_test_noise
+from noise2noise_keras.training import record_environment
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +35,7 @@ def run_dir(tmp_path_factory, model):
     """A minimal run directory (config + checkpoint), as n2n train leaves it."""
     run = tmp_path_factory.mktemp("run")
     TrainConfig(noise="gaussian", dataset="sample").save(run / "config.json")
+    record_environment(run, seed=0)
     (run / "checkpoints").mkdir()
     model.save(run / "checkpoints" / "best.keras")
     return run
@@ -145,6 +147,8 @@ def test_export_writes_model_and_config_and_loading_checks_them(run_dir, tmp_pat
     folder = export_model(run_dir, tmp_path / "exported")
     config = json.loads((folder / "config.json").read_text())
     assert config["noise"] == "gaussian" and config["channels"] == 3 and config["data_range"] == [0.0, 1.0]
+    start = config["training_environment"][0]  # reproducibility travels with the model: packages, commit, seed
+    assert start["seed"] == 0 and start["packages"]["keras"].startswith("3.") and "git_commit" in start
     model, description = load_denoiser(folder)
     assert model.count_params() == 991_203 and description["arch"] == "unet"
     config["channels"] = 1
