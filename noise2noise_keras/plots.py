@@ -22,12 +22,19 @@ def save_comparison_grid(path: str | Path, rows: list[tuple[str, np.ndarray, np.
     ``rows`` holds ``(name, noisy, denoised, reference)``; float images in [0, 1] or uint8.
     The reference is the clean image, or another noisy capture when there is none.
     """
-    figure, axes = plt.subplots(len(rows), 3, figsize=(12, 4 * len(rows)), squeeze=False, layout="constrained")
-    for row, (name, noisy, denoised, clean) in zip(axes, rows):
-        panels = (("noisy", noisy, psnr(clean, noisy)), ("denoised", denoised, psnr(clean, denoised)), (reference, clean, None))
-        for axis, (label, image, value) in zip(row, panels):
-            axis.imshow(to_uint8(image).squeeze(), cmap="gray" if to_uint8(image).shape[-1] == 1 else None)
-            axis.set_title(f"{name} {label}" + (f" {value:.2f} dB" if value is not None else ""))
+    panels = [[(f"{name} noisy", noisy), (f"{name} denoised", denoised)] for name, noisy, denoised, _ in rows]
+    save_panels(path, panels, [(f"{name} {reference}", clean) for name, _, _, clean in rows], title)
+
+
+def save_panels(path: str | Path, rows: list[list[tuple[str, np.ndarray]]], references: list[tuple[str, np.ndarray]], title: str = "") -> None:
+    """A grid of images, one row per entry of ``rows`` followed by that row's reference; PSNR against the reference in each title."""
+    columns = len(rows[0]) + 1
+    figure, axes = plt.subplots(len(rows), columns, figsize=(4 * columns, 4 * len(rows)), squeeze=False, layout="constrained")
+    for row_axes, panels, (reference_label, reference) in zip(axes, rows, references):
+        for axis, (label, image) in zip(row_axes, [*panels, (reference_label, None)]):
+            shown = to_uint8(reference if image is None else image)
+            axis.imshow(shown.squeeze(), cmap="gray" if shown.shape[-1] == 1 else None)
+            axis.set_title(label if image is None else f"{label} {psnr(reference, image):.2f} dB")
             axis.axis("off")
     if title:
         figure.suptitle(title)
