@@ -209,7 +209,8 @@ def save_curves(study: dict[str, Any]) -> None:
         axis.set_title(noise)
         axis.set_xlabel("training minutes")
         axis.set_ylabel("validation PSNR (dB)")
-        axis.legend(fontsize=8)
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(fontsize=8)
     _save(figure, RESULTS / "reproduction_curves.png")
 
 
@@ -229,7 +230,7 @@ def write_markdown(rows: list[dict[str, Any]], study: dict[str, Any], budget: di
         f"commit {environment['git_commit'][:12]}. Cells: PSNR mean ± per-image std (dB) / SSIM."
         + (f" **Only the first {budget['max_images']} images of each test set: a quick look, not the study.**" if budget["max_images"] else ""),
         "",
-        "| noise (test) | method | Kodak (24) | BSDS300 test (100) | training (min) | paper (Kodak / BSD300) |",
+        f"| noise (test) | method | Kodak ({rows[0]['kodak']['images']}) | BSDS300 test ({rows[0]['bsds300']['images']}) | training (min) | paper (Kodak / BSD300) |",
         "|---|---|---|---|---|---|",
     ]
     for row in rows:
