@@ -257,7 +257,7 @@ def write_report(results: dict[str, Any], steps: int) -> None:
         "# Training and inference throughput: Keras 3 / TensorFlow vs a PyTorch twin",
         "",
         f"Machine: {results['machine']['cpu']}, {results['machine']['cores']} cores, flags {', '.join(flags)}; GPU: {results['machine']['gpu']}. "
-        f"TensorFlow {environment['packages'].get('tensorflow')}, Keras {environment['packages'].get('keras')}, PyTorch {torch.__version__}. "
+        f"TensorFlow {environment['packages'].get('tensorflow') or environment['packages'].get('tensorflow-cpu')}, Keras {environment['packages'].get('keras')}, PyTorch {torch.__version__}. "
         f"Each row is a fresh process, measured one after another in one run; {WARMUP} warm-up steps excluded, median of {steps} steps (min–max).",
         "",
         f"Twin check: Keras {results['twin']['keras_parameters']:,} parameters, PyTorch {results['twin']['torch_parameters']:,}; "
