@@ -104,7 +104,7 @@ def run_sweep(args: argparse.Namespace) -> int:
         print(f"{out_dir}: {stopped}; run the same command again to continue the sweep", file=sys.stderr)
         return EXIT_CODE
     best = ranked[0]
-    print(f"{out_dir}: {len(ranked)} runs ranked in sweep.md; best {best['run_dir']} at {best['best_val_psnr']:.2f} dB (noisy {best['val_psnr_noisy']:.2f} dB)")
+    print(f"{out_dir}: {len(ranked)} runs ranked in sweep.md; best {best['run_dir']}: {best['monitor']} {best['best']:.4g} (undenoised {best['undenoised']:.4g})")
     return 0
 
 

@@ -63,11 +63,13 @@ def save_ranking(path: str | Path, labels: list[str], series: dict[str, list[flo
         rows = y + 0.4 - height * (index + 0.5)
         axis.barh(rows, values, height, label=name if len(series) > 1 else None)
         for row, value in zip(rows, values):
-            axis.text(value, row, f" {value:.2f}", va="center", fontsize=8)
+            axis.text(value, row, f" {value:.4g}", va="center", fontsize=8)
     if noisy is not None:
-        axis.axvline(noisy, color="gray", linestyle="--", label=f"noisy input {noisy:.2f} dB")
+        axis.axvline(noisy, color="gray", linestyle="--", label=f"noisy input {noisy:.4g}")
     everything = [value for values in series.values() for value in values] + ([noisy] if noisy is not None else [])
-    axis.set_xlim(min(everything) - 1, max(everything) + 1.5)
+    low, high = min(everything), max(everything)
+    pad = 0.1 * (high - low or abs(high) or 1.0)
+    axis.set_xlim(low - pad, high + 1.5 * pad)
     axis.set_yticks(y, labels, fontsize=8)
     axis.set_xlabel(unit)
     axis.set_title(title)

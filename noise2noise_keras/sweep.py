@@ -6,8 +6,9 @@
 Each combination is an ordinary run directory under the sweep folder, so a
 stopped sweep resumes where it stopped (finished runs are skipped, an
 interrupted one resumes mid-epoch) and every run can be evaluated, exported
-and used for denoising like any other. The ranking, by best validation PSNR,
-is written as ``sweep.json``, ``sweep.md`` and ``sweep.png``.
+and used for denoising like any other. The ranking, by best validation PSNR
+(for own captures without clean images: by the held-out Noise2Noise loss), is
+written as ``sweep.json``, ``sweep.md`` and ``sweep.png``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from noise2noise_keras.config import TrainConfig, make_config
 from noise2noise_keras.environment import collect_environment
 from noise2noise_keras.errors import UserError
 from noise2noise_keras.plots import save_ranking
+from noise2noise_keras.training import train
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +70,6 @@ def run_sweep(preset: str, options: dict[str, Any], grid: dict[str, list[Any]], 
     Every configuration is checked before the first run starts, so a bad
     combination fails at once instead of hours into the sweep.
     """
-    from noise2noise_keras.training import train  # heavy import kept out of `n2n --help`
-
     out_dir = Path(out_dir)
     runs = [(combination, make_config(preset, **{**options, **combination})) for combination in combinations(grid)]
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -79,8 +79,10 @@ def run_sweep(preset: str, options: dict[str, Any], grid: dict[str, list[Any]], 
         log.info("sweep run %d of %d: %s", index, len(runs), run_name(combination))
         summary = train(config, run_dir, verbose=2, strategy=strategy)
         keras.backend.clear_session()
-        rows.append({**combination, "run_dir": run_dir.name, **{k: summary[k] for k in ("best_val_psnr", "final_val_psnr", "val_psnr_noisy", "train_seconds_total")}})
-    ranked = sorted(rows, key=lambda row: row["best_val_psnr"], reverse=True)
+        monitor = summary["monitor"]  # val_psnr, or val_n2n_loss for own captures without clean images
+        scores = {"best": summary[f"best_{monitor}"], "final": summary[f"final_{monitor}"], "undenoised": summary[f"{monitor}_noisy"]}
+        rows.append({**combination, "run_dir": run_dir.name, "monitor": monitor, **scores, "train_seconds_total": summary["train_seconds_total"]})
+    ranked = sorted(rows, key=lambda row: row["best"], reverse=rows[0]["monitor"] == "val_psnr")
     write_ranking(out_dir, ranked, grid, runs[0][1])
     return ranked
 
@@ -91,19 +93,22 @@ def write_ranking(out_dir: Path, ranked: list[dict[str, Any]], grid: dict[str, l
     record = {"grid": grid, "fixed": fixed, "ranked": ranked, "environment": collect_environment()}
     (out_dir / "sweep.json").write_text(json.dumps(record, indent=2) + "\n")
     keys = list(grid)
+    monitor = ranked[0]["monitor"]
+    unit = "dB" if monitor == "val_psnr" else "model units²"
     lines = [
-        f"# Sweep: {example.noise} on {example.dataset}, arch {example.arch}, ranked by best validation PSNR ({example.val_noise})",
+        f"# Sweep: {example.noise} on {example.dataset}, arch {example.arch}, ranked by best {monitor} ({example.val_noise})",
         "",
         "Fixed: " + ", ".join(f"{k}={v}" for k, v in fixed.items() if k not in ("data_root",)) + ".",
         "",
-        "| rank | " + " | ".join(keys) + " | best val PSNR (dB) | final (dB) | noisy (dB) | training (s) |",
+        "| rank | " + " | ".join(keys) + f" | best {monitor} ({unit}) | final | undenoised | training (s) |",
         "|---" * (len(keys) + 5) + "|",
         *[
             f"| {rank} | " + " | ".join(str(row[k]) for k in keys)
-            + f" | {row['best_val_psnr']:.2f} | {row['final_val_psnr']:.2f} | {row['val_psnr_noisy']:.2f} | {row['train_seconds_total']:.0f} |"
+            + f" | {row['best']:.4g} | {row['final']:.4g} | {row['undenoised']:.4g} | {row['train_seconds_total']:.0f} |"
             for rank, row in enumerate(ranked, start=1)
         ],
     ]  # fmt: skip
     (out_dir / "sweep.md").write_text("\n".join(lines) + "\n")
     labels = [", ".join(str(row[k]) for k in keys) for row in ranked]
-    save_ranking(out_dir / "sweep.png", labels, {"best val PSNR": [row["best_val_psnr"] for row in ranked]}, ranked[0]["val_psnr_noisy"], f"{example.arch}: {' / '.join(keys)}")
+    save_ranking(out_dir / "sweep.png", labels, {f"best {monitor}": [row["best"] for row in ranked]}, ranked[0]["undenoised"], f"{example.arch}: {' / '.join(keys)}",
+                 unit="PSNR (dB)" if monitor == "val_psnr" else "held-out Noise2Noise loss")  # fmt: skip

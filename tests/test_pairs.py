@@ -140,3 +140,17 @@ def test_alignment_check_can_be_waived_for_moving_scenes(tmp_path):
     _pair_folder(tmp_path)
     _write(tmp_path / "B" / "s2.tif", np.roll(tifffile.imread(tmp_path / "A" / "s2.tif"), 3, axis=1))
     assert len(load_scenes(tmp_path, check_alignment=False)) == 3
+
+
+def test_sweep_over_captures_without_clean_images_ranks_by_the_held_out_n2n_loss(tmp_path):
+    simulate_pairs(tmp_path / "micro", tile=64, peak=20)
+    for clean in (tmp_path / "micro" / "clean").iterdir():
+        clean.unlink()
+    (tmp_path / "micro" / "clean").rmdir()
+    out = tmp_path / "sweep"
+    result = n2n("sweep", "--pairs", tmp_path / "micro", *TINY_TRAINING, "--grid", "learning_rate=1e-4,3e-3", "--run-dir", out)
+    assert result.returncode == 0, result.stderr
+    ranked = json.loads((out / "sweep.json").read_text())["ranked"]
+    assert [row["monitor"] for row in ranked] == ["val_n2n_loss"] * 2
+    assert ranked[0]["best"] <= ranked[1]["best"]  # a loss: lower ranks first
+    assert "ranked by best val_n2n_loss" in (out / "sweep.md").read_text() and (out / "sweep.png").is_file()

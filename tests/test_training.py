@@ -186,7 +186,8 @@ def test_sweep_trains_every_combination_ranks_them_and_resumes(photo_folder, tmp
     record = json.loads((out / "sweep.json").read_text())
     ranked = record["ranked"]
     assert {(row["learning_rate"], row["loss"]) for row in ranked} == {(1e-4, "l2"), (1e-4, "l1"), (2e-3, "l2"), (2e-3, "l1")}
-    assert [row["best_val_psnr"] for row in ranked] == sorted((row["best_val_psnr"] for row in ranked), reverse=True)
+    assert all(row["monitor"] == "val_psnr" for row in ranked)
+    assert [row["best"] for row in ranked] == sorted((row["best"] for row in ranked), reverse=True)
     assert record["fixed"]["arch"] == "unet_bn" and record["fixed"]["crop"] == 32 and record["fixed"]["batch_size"] == 2
     for row in ranked:
         assert json.loads((out / row["run_dir"] / "config.json").read_text())["learning_rate"] == row["learning_rate"]
