@@ -247,7 +247,7 @@ def test_shipped_gaussian_model_denoises_out_of_the_box(tmp_path, shared_dataset
     assert json.loads((tmp_path / "eval" / "summary.json").read_text())["psnr_denoised_mean"] > 28
 
 
-@pytest.mark.parametrize("name", ["gaussian", "poisson"])
+@pytest.mark.parametrize("name", ["gaussian", "poisson", "text"])
 def test_shipped_models_record_their_training_and_denoise_their_noise(name, shared_datasets):
     model, description = load_denoiser(name)
     assert description["noise"] == name and description["train_config"]["dataset"] == "bsds300"
