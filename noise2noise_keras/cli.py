@@ -64,7 +64,8 @@ def _train_options(args: argparse.Namespace) -> dict:
             raise UserError("Pass either --pairs PATH or NOISE DATASET, not both.")
         args.noise, args.dataset = PAIRS, args.pairs
     if args.noise is None or args.dataset is None:
-        raise UserError(f"{args.command.capitalize()} needs NOISE and DATASET (e.g. n2n {args.command} gaussian bsds300), or --pairs PATH for your own captures.")
+        what = {"train": "Training", "sweep": "A sweep"}[args.command]
+        raise UserError(f"{what} needs NOISE and DATASET (e.g. n2n {args.command} gaussian bsds300), or --pairs PATH for your own captures.")
     return {k: v for k, v in vars(args).items() if k not in ("command", "handler", "run_dir", "preset", "strategy", "pairs", "grid")}
 
 
