@@ -19,7 +19,6 @@ benchmarks/results/architectures.{json,md,png}.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from benchmark_results import RESULTS, write_results
 from noise2noise_keras.datasets.images import read_images
 from noise2noise_keras.datasets.noisy import fixed_noise
 from noise2noise_keras.datasets.registry import dataset_files
@@ -46,7 +46,6 @@ from noise2noise_keras.scratch.losses import MSE
 from noise2noise_keras.scratch.train import held_out_patches, report_network
 from noise2noise_keras.scratch.train import train as train_scratch
 
-RESULTS = Path(__file__).resolve().parent / "results"
 SCRATCH = "scratch"
 LEARNING_RATE = 1e-3
 SEEDS_REPORTED = {  # what each seed report measured for its own system (its data, its 32x32 test setting)
@@ -168,10 +167,10 @@ def main() -> None:
             "seed_reported": SEEDS_REPORTED[name],
         }
         print(f"{name}: Kodak {results[name]['kodak_psnr']:.2f} dB, 32×32 patches {patch_psnr:.2f} dB", flush=True)
-    write_results(results, args, kodak, kodak_noisy, patches_clean, patches_noisy)
+    report(results, args, kodak, kodak_noisy, patches_clean, patches_noisy)
 
 
-def write_results(results: dict, args: argparse.Namespace, kodak, kodak_noisy, patches_clean, patches_noisy) -> None:
+def report(results: dict, args: argparse.Namespace, kodak, kodak_noisy, patches_clean, patches_noisy) -> None:
     noisy = {
         "kodak": float(np.mean([psnr(clean, noisy) for (_, clean), noisy in zip(kodak, kodak_noisy)])),
         "patches": float(np.mean([psnr(clean, noisy) for clean, noisy in zip(patches_clean, patches_noisy)])),
@@ -179,8 +178,6 @@ def write_results(results: dict, args: argparse.Namespace, kodak, kodak_noisy, p
     environment = collect_environment()
     budget = {"cpu_minutes_per_network": args.minutes, "batch_size": args.batch_size, "crop": args.crop, "learning_rate": LEARNING_RATE,
               "schedule": "quick preset: Adam, cosine ramp-down over the last half", "noise": "gaussian,25 on input and target", "seed": 0}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "architectures.json").write_text(json.dumps({"budget": budget, "noisy_psnr": noisy, "networks": results, "environment": environment}, indent=2) + "\n")
     ranked = sorted(results, key=lambda name: results[name]["kodak_psnr"], reverse=True)
     lines = [
         f"# Architectures: Noise2Noise, Gaussian σ=25, {args.minutes:g} CPU minutes each",
@@ -202,12 +199,11 @@ def write_results(results: dict, args: argparse.Namespace, kodak, kodak_noisy, p
         gap = results["unet"]["kodak_psnr"] - results[SCRATCH]["kodak_psnr"]
         patch_gap = results["unet"]["patches_psnr"] - results[SCRATCH]["patches_psnr"]
         lines += ["", f"The NumPy network (seed 002's) trails the Keras U-Net by {gap:.2f} dB on Kodak and {patch_gap:.2f} dB on the patches at equal CPU time."]
-    (RESULTS / "architectures.md").write_text("\n".join(lines) + "\n")
+    write_results("architectures", {"budget": budget, "noisy_psnr": noisy, "networks": results, "environment": environment}, lines)
     save_ranking(
         RESULTS / "architectures.png", ranked, {"Kodak": [results[n]["kodak_psnr"] for n in ranked], "32×32 patches": [results[n]["patches_psnr"] for n in ranked]},
         noisy["kodak"], f"Noise2Noise at σ=25, {args.minutes:g} CPU minutes per network",
     )  # fmt: skip
-    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -20,10 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmark_results import write_results
 from noise2noise_keras.environment import collect_environment
 from noise2noise_keras.precision import resolve_precision
 
-RESULTS = Path(__file__).resolve().parent / "results"
 PRECISIONS = ("float32", "auto")
 
 
@@ -55,8 +55,6 @@ def main() -> None:
     difference = runs["auto"]["kodak_psnr"] - runs["float32"]["kodak_psnr"]
     config = json.loads((work / "auto" / "config.json").read_text())
     record = {"preset": args.preset, "config": config, "runs": runs, "difference_db": difference, "target_db": 0.05, "environment": collect_environment()}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "precision_quality.json").write_text(json.dumps(record, indent=2) + "\n")
     lines = [
         f"# Default precision vs float32: the same `{args.preset}` training, Kodak σ=25",
         "",
@@ -69,8 +67,7 @@ def main() -> None:
         "",
         f"Default − float32: **{difference:+.3f} dB** (target: within ±0.05 dB; noisy input {runs['auto']['kodak_psnr_noisy']:.2f} dB).",
     ]
-    (RESULTS / "precision_quality.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_results("precision_quality", record, lines)
 
 
 if __name__ == "__main__":

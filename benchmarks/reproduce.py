@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmark_results import RESULTS, write_results
 from noise2noise_keras.baselines import BASELINES, run_baseline, tune
 from noise2noise_keras.datasets.images import read_images
 from noise2noise_keras.datasets.noisy import fixed_noise
@@ -46,7 +47,6 @@ from noise2noise_keras.metrics import psnr, ssim
 from noise2noise_keras.noise import paper_test_noise, parse_noise
 from noise2noise_keras.plots import save_panels
 
-RESULTS = Path(__file__).resolve().parent / "results"
 NOISES = ("gaussian", "poisson", "bernoulli", "text", "impulse")
 DATASETS = ("kodak", "bsds300")
 CPU_SCHEDULE = ["--preset", "quick", "--steps", "100", "--batch-size", "8", "--crop", "128",
@@ -156,7 +156,7 @@ def model_scores(model: dict[str, str], args: argparse.Namespace) -> dict[str, A
 
 
 def report(args: argparse.Namespace) -> None:
-    rows, figures = [], {}
+    rows = []
     study = {model["name"]: model_scores(model, args) for model in models()}
     for noise in NOISES:
         baselines = score_baselines(noise, args)
@@ -170,28 +170,24 @@ def report(args: argparse.Namespace) -> None:
             kind = "Noise2Noise" if model["target"] == "noisy" else "Noise2Clean"
             method = f"{kind} ({scores['loss']})"
             rows.append({"noise": noise, "method": method, "paper_key": model["loss"] or model["target"], **{d: scores[d] for d in DATASETS}, "train_seconds": scores["train_seconds"]})
-        figures[noise] = figure_for(noise, args)
+        figure_for(noise, args)
     budget = {"schedule": schedule(args), "budget": args.budget, "preset": args.preset, "max_images": args.max_images}
     record = {"budget": budget, "rows": rows, "models": study, "environment": collect_environment()}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "reproduction.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
-    write_markdown(rows, study, budget, record["environment"])
+    write_results("reproduction", record, markdown(rows, study, budget, record["environment"]))
     save_curves(study)
 
 
-def figure_for(noise: str, args: argparse.Namespace) -> str | None:
+def figure_for(noise: str, args: argparse.Namespace) -> None:
     """noisy | N2N | N2C | clean on a Kodak crop, when both models exist."""
     from noise2noise_keras.inference import denoise, load_model
 
     runs = [args.work / f"{noise}-{target}" for target in ("noisy", "clean")]
     if not all((run / "checkpoints" / "last.keras").is_file() for run in runs):
-        return None
+        return
     clean = dict(read_images(dataset_files("kodak", "test", args.data_root)))["kodim23.png"][FIGURE_CROP]
     noisy = fixed_noise([clean], paper_test_noise(noise), TEST_SEED)[0]
     outputs = [denoise(noisy, load_model(run, "last")) for run in runs]
-    path = RESULTS / f"reproduction_{noise}.png"
-    save_panels(path, [[("noisy", noisy), ("Noise2Noise", outputs[0]), ("Noise2Clean", outputs[1])]], [("clean", clean)], f"{paper_test_noise(noise).spec}, kodim23")
-    return path.name
+    save_panels(RESULTS / f"reproduction_{noise}.png", [[("noisy", noisy), ("Noise2Noise", outputs[0]), ("Noise2Clean", outputs[1])]], [("clean", clean)], f"{paper_test_noise(noise).spec}, kodim23")
 
 
 def save_curves(study: dict[str, Any]) -> None:
@@ -214,7 +210,7 @@ def save_curves(study: dict[str, Any]) -> None:
     _save(figure, RESULTS / "reproduction_curves.png")
 
 
-def write_markdown(rows: list[dict[str, Any]], study: dict[str, Any], budget: dict[str, Any], environment: dict[str, Any]) -> None:
+def markdown(rows: list[dict[str, Any]], study: dict[str, Any], budget: dict[str, Any], environment: dict[str, Any]) -> list[str]:
     def cell(summary: dict[str, Any]) -> str:
         return f"{summary['psnr_mean']:.2f} ± {summary['psnr_std']:.2f} / {summary['ssim_mean']:.3f}"
 
@@ -244,8 +240,7 @@ def write_markdown(rows: list[dict[str, Any]], study: dict[str, Any], budget: di
             gaps.append(f"{noise} {gap[0]:+.2f} / {gap[1]:+.2f}")
     if gaps:
         lines += ["", "Noise2Clean − Noise2Noise (Kodak / BSDS300, dB): " + "; ".join(gaps) + "."]
-    (RESULTS / "reproduction.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    return lines
 
 
 def main() -> None:

@@ -34,7 +34,6 @@ from typing import Any
 
 import numpy as np
 
-RESULTS = Path(__file__).resolve().parent / "results"
 SHAPES = ((4, 256), (16, 128))
 WARMUP = 3
 
@@ -288,10 +287,9 @@ def write_report(results: dict[str, Any], steps: int) -> None:
     for row in results["inference"]:
         name = f"Keras predict_on_batch {row['precision']}" if row["kind"] == "keras_inference" else f"PyTorch {row['layout']}{' + bf16 autocast' if row['bf16'] else ' fp32'}"
         lines.append(f"| {name} | {row['median_s']:.3f} | {row['min_s']:.3f}–{row['max_s']:.3f} | {row['peak_rss_gib']:.2f} |")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "throughput.json").write_text(json.dumps(results, indent=2) + "\n")
-    (RESULTS / "throughput.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    from benchmark_results import write_results
+
+    write_results("throughput", results, lines)
 
 
 def main() -> None:
