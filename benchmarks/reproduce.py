@@ -193,7 +193,7 @@ def figure_for(noise: str, args: argparse.Namespace) -> None:
 def save_curves(study: dict[str, Any]) -> None:
     import matplotlib.pyplot as plt
 
-    from noise2noise_keras.plots import _save
+    from noise2noise_keras.plots import save_figure
 
     figure, axes = plt.subplots(1, len(NOISES), figsize=(4 * len(NOISES), 3.5), layout="constrained")
     for axis, noise in zip(axes, NOISES):
@@ -207,7 +207,7 @@ def save_curves(study: dict[str, Any]) -> None:
         axis.set_ylabel("validation PSNR (dB)")
         if axis.get_legend_handles_labels()[0]:
             axis.legend(fontsize=8)
-    _save(figure, RESULTS / "reproduction_curves.png")
+    save_figure(figure, RESULTS / "reproduction_curves.png")
 
 
 def markdown(rows: list[dict[str, Any]], study: dict[str, Any], budget: dict[str, Any], environment: dict[str, Any]) -> list[str]:

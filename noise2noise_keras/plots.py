@@ -38,7 +38,7 @@ def save_panels(path: str | Path, rows: list[list[tuple[str, np.ndarray]]], refe
             axis.axis("off")
     if title:
         figure.suptitle(title)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def save_psnr_bars(path: str | Path, names: list[str], noisy_psnr: list[float], denoised_psnr: list[float], title: str) -> None:
@@ -51,7 +51,7 @@ def save_psnr_bars(path: str | Path, names: list[str], noisy_psnr: list[float], 
     axis.set_ylabel("PSNR (dB)")
     axis.set_title(title)
     axis.legend(loc="lower right")
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def save_ranking(path: str | Path, labels: list[str], series: dict[str, list[float]], noisy: float | None, title: str, unit: str = "PSNR (dB)") -> None:
@@ -75,10 +75,11 @@ def save_ranking(path: str | Path, labels: list[str], series: dict[str, list[flo
     axis.set_title(title)
     if axis.get_legend_handles_labels()[0]:
         axis.legend(loc="lower right", fontsize=8)
-    _save(figure, path)
+    save_figure(figure, path)
 
 
-def _save(figure: plt.Figure, path: str | Path) -> None:
+def save_figure(figure: plt.Figure, path: str | Path) -> None:
+    """Write ``figure`` as a PNG atomically (a temporary file, then a rename) and close it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp.png")
