@@ -67,6 +67,30 @@ def test_text_glyphs_do_not_grow_with_the_image(seed):
     assert abs(mask.mean() - 0.03) < 0.01 and max(heights) < 2 * TEXT_MAX_FONT
 
 
+@pytest.mark.parametrize(("height", "width", "coverage"), [(128, 128, 0.25), (96, 300, 0.5), (7, 5, 0.3)])
+def test_text_blits_are_the_pixels_pillow_draws_on_the_whole_picture(height, width, coverage):
+    """The per-string stamps must not change the noise: redraw the same strings with ImageDraw on full-size images."""
+    from PIL import Image, ImageDraw
+
+    from noise2noise_keras.noise import _TEXT_ALPHABET, TEXT_MAX_FONT, _font, render_text_overlay
+
+    seed = np.array([3, height], dtype=np.int64)
+    colours, mask = render_text_overlay(height, width, 3, coverage, seed)
+    rng = np.random.default_rng(seed.view(np.uint64).tolist())
+    mask_image, colour_image = Image.new("L", (width, height)), Image.new("RGB", (width, height))
+    mask_draw, colour_draw = ImageDraw.Draw(mask_image), ImageDraw.Draw(colour_image)
+    mask_draw.fontmode = colour_draw.fontmode = "1"
+    while np.count_nonzero(np.asarray(mask_image)) < round(coverage * height * width):
+        font = _font(int(rng.integers(10, min(TEXT_MAX_FONT, max(12, min(height, width) // 3)) + 1)))
+        text = "".join(rng.choice(_TEXT_ALPHABET, size=int(rng.integers(3, 16))))
+        xy = (int(rng.integers(-width // 4, width)), int(rng.integers(-height // 8, height)))
+        mask_draw.text(xy, text, fill=255, font=font)
+        colour_draw.text(xy, text, fill=tuple(int(c) for c in rng.integers(0, 256, size=3)), font=font)
+    expected_mask = np.asarray(mask_image) > 0
+    np.testing.assert_array_equal(mask[..., 0], expected_mask)
+    np.testing.assert_array_equal(colours[expected_mask], np.asarray(colour_image, dtype=np.float32)[expected_mask] / 255)
+
+
 @pytest.mark.parametrize("p", [30, 70])
 def test_impulse_replaces_fraction_p_with_uniform_colours(p):
     noisy = parse_noise(f"impulse,{p}").corrupt(flat_image(0.5), SEED).numpy()
