@@ -213,7 +213,8 @@ def render_text_overlay(
     bool (H, W, 1) mask of covered pixels. Later strings overwrite earlier ones.
     Each string is rasterised once and blitted with numpy, and coverage is
     counted on its bounding box only: the pixels are those of Pillow drawing
-    the strings on the whole picture, at a fraction of the cost.
+    the strings on the whole picture, with one rasterisation per string
+    instead of two and no recount of the whole mask.
     """
     height, width, channels = int(height), int(width), int(channels)
     rng = np.random.default_rng(np.asarray(seed, dtype=np.int64).view(np.uint64).tolist())
