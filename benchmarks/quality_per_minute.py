@@ -57,9 +57,8 @@ def measure_step_seconds(presets: list[str]) -> dict[str, float]:
     return seconds
 
 
-def plan(preset: str, minutes: list[int], step_seconds: float) -> list[dict]:
-    """The runs of one preset: (run name, epochs, steps per epoch, the budgets read off it) with one validation per gcd(minutes)."""
-    chunk = math.gcd(*minutes)
+def plan(preset: str, minutes: list[int], chunk: int, step_seconds: float) -> list[dict]:
+    """The runs of one preset: (run name, epochs, steps per epoch, the budgets read off it) with one validation per ``chunk`` minutes."""
     per_epoch = max(1, round(chunk * 60 / step_seconds))
     if preset == "paper":
         return [{"name": "paper", "epochs": max(minutes) // chunk, "steps": per_epoch, "budgets": minutes, "extra": ["--rampdown-fraction", "0"]}]
@@ -88,14 +87,15 @@ def main() -> None:
         measured |= measure_step_seconds(missing)
         steps_file.write_text(json.dumps(measured, indent=2) + "\n")
 
+    chunk = math.gcd(*minutes)  # minutes per epoch: one validation each
     points, curves = [], {}
     for preset in presets:
-        for run in plan(preset, minutes, measured[preset]):
+        for run in plan(preset, minutes, chunk, measured[preset]):
             print(f"{run['name']}: {run['epochs']} × {run['steps']} steps", flush=True)
             metrics = train(run, preset, args.work, args.data_root)
-            curves[run["name"]] = [(int(row["epoch"]) * math.gcd(*minutes), float(row["val_psnr"])) for row in metrics]
+            curves[run["name"]] = [(int(row["epoch"]) * chunk, float(row["val_psnr"])) for row in metrics]
             for budget in run["budgets"]:
-                row = metrics[budget // math.gcd(*minutes) - 1]
+                row = metrics[budget // chunk - 1]
                 wall = sum(float(r["epoch_seconds"]) for r in metrics[: int(row["epoch"])])
                 points.append({"preset": preset, "run": run["name"], "minutes": budget, "steps": int(row["epoch"]) * run["steps"],
                                "kodak_psnr": float(row["val_psnr"]), "kodak_ssim": float(row["val_ssim"]), "wall_seconds_with_validation": wall})  # fmt: skip
