@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import string
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import tensorflow as tf
@@ -162,9 +163,10 @@ class CompositeNoise(NoiseModel):
 class TextNoise(NoiseModel):
     """Random strings in random colours, sizes and positions until a fraction p is covered.
 
-    Rendering uses Pillow's built-in scalable font (no download) inside a
-    ``tf.numpy_function``; glyphs are drawn without anti-aliasing so every
-    pixel is either the image or the text colour, which makes the coverage exact.
+    Glyphs come from Pillow's built-in scalable font (no download), rendered
+    once per size into an atlas and composed inside a ``tf.numpy_function``;
+    they are drawn without anti-aliasing so every pixel is either the image
+    or the text colour, which makes the coverage exact.
     """
 
     unit_scale = 0.01
@@ -185,23 +187,53 @@ TEXT_MAX_FONT = 40  # pixels; if it grew with the image, test photos would get g
 _TEXT_ALPHABET = np.array(list(string.ascii_letters + string.digits + string.punctuation + " "))
 
 
+@dataclasses.dataclass(frozen=True)
+class _Glyph:
+    """One character's aliased ink, where it sits relative to the pen, and how far it moves the pen."""
+
+    ink: np.ndarray | None  # bool (h, w), trimmed to the inked pixels; None for blank characters
+    left: int
+    top: int
+    advance: int
+
+
 @functools.lru_cache(maxsize=64)
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)
+def _glyph_atlas(size: int) -> dict[str, _Glyph]:
+    """Every character of the alphabet rasterised once at ``size``.
 
-
-def _glyph_stamp(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, box: tuple[int, int, int, int]) -> np.ndarray:
-    """The string's aliased bitmap over its bounding ``box`` (from ``font.getbbox``).
-
-    Rendered once into an image the size of that box, so drawing a string
-    costs its own area, not the whole picture's.
+    FreeType rasterisation was 56 % of the text-noise time when each string
+    was rendered on its own; composing strings from cached glyphs removes it.
+    Glyphs follow each other by their aliased advance, as in Pillow's basic
+    layout, but each is placed on its own, so a glyph can land one pixel from
+    where Pillow puts it inside a string (measured on 1000 random strings:
+    57 % identical, 4.9 % of the ink pixels differ): the same kind of text,
+    not the same pixels.
     """
-    left, top, right, bottom = box
-    stamp = Image.new("L", (max(1, right - left), max(1, bottom - top)), 0)
-    draw = ImageDraw.Draw(stamp)
-    draw.fontmode = "1"
-    draw.text((-left, -top), text, fill=255, font=font)
-    return np.asarray(stamp) > 0
+    font = ImageFont.load_default(size=size)
+    atlas = {}
+    for character in _TEXT_ALPHABET.tolist():
+        left, top, right, bottom = font.getbbox(character, mode="1")
+        stamp = Image.new("L", (max(1, right - left), max(1, bottom - top)), 0)
+        draw = ImageDraw.Draw(stamp)
+        draw.fontmode = "1"
+        draw.text((-left, -top), character, fill=255, font=font)
+        ink = np.asarray(stamp) > 0
+        rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+        advance = int(font.getlength(character, mode="1"))  # aliased hinting has its own advances
+        if rows.size == 0:
+            atlas[character] = _Glyph(None, 0, 0, advance)
+            continue
+        trimmed = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].copy()
+        atlas[character] = _Glyph(trimmed, left + int(cols[0]), top + int(rows[0]), advance)
+    return atlas
+
+
+def _placed_glyphs(atlas: dict[str, _Glyph], text: Iterable[str], x: int, y: int) -> Iterator[tuple[int, int, np.ndarray]]:
+    """``(left, top, ink)`` of each inked glyph of ``text`` drawn with its origin at ``(x, y)``."""
+    for glyph in map(atlas.__getitem__, text):
+        if glyph.ink is not None:
+            yield x + glyph.left, y + glyph.top, glyph.ink
+        x += glyph.advance
 
 
 def render_text_overlay(
@@ -211,10 +243,9 @@ def render_text_overlay(
 
     Returns ``(colours, mask)``: float32 (H, W, C) text colours in [0, 1] and a
     bool (H, W, 1) mask of covered pixels. Later strings overwrite earlier ones.
-    Each string is rasterised once and blitted with numpy, and coverage is
-    counted on its bounding box only: the pixels are those of Pillow drawing
-    the strings on the whole picture, with one rasterisation per string
-    instead of two and no recount of the whole mask.
+    Strings are composed from the glyph atlas and blitted with numpy one
+    glyph at a time; coverage is counted on each glyph's box, so the stopping
+    rule stays exact without recounting the whole mask.
     """
     height, width, channels = int(height), int(width), int(channels)
     rng = np.random.default_rng(np.asarray(seed, dtype=np.int64).view(np.uint64).tolist())
@@ -226,21 +257,20 @@ def render_text_overlay(
     for _ in range(10_000):
         if covered >= target:
             break
-        font = _font(int(rng.integers(10, max_size + 1)))
-        text = "".join(rng.choice(_TEXT_ALPHABET, size=int(rng.integers(3, 16))))
+        atlas = _glyph_atlas(int(rng.integers(10, max_size + 1)))
+        text = rng.choice(_TEXT_ALPHABET, size=int(rng.integers(3, 16))).tolist()
         x, y = int(rng.integers(-width // 4, width)), int(rng.integers(-height // 8, height))
         colour = rng.integers(0, 256, size=3).astype(np.uint8)
-        box = font.getbbox(text, mode="1")
-        x0, y0 = x + box[0], y + box[1]
-        rows = slice(max(y0, 0), min(y + box[3], height))
-        cols = slice(max(x0, 0), min(x + box[2], width))
-        if rows.start >= rows.stop or cols.start >= cols.stop:
-            continue  # wholly outside the picture: nothing to rasterise
-        glyph = _glyph_stamp(text, font, box)
-        ink = glyph[rows.start - y0 : rows.stop - y0, cols.start - x0 : cols.stop - x0]
-        covered += int(np.count_nonzero(ink & ~mask[rows, cols]))
-        mask[rows, cols] |= ink
-        colours[rows, cols][ink] = colour
+        for x0, y0, glyph_ink in _placed_glyphs(atlas, text, x, y):
+            rows = slice(max(y0, 0), min(y0 + glyph_ink.shape[0], height))
+            cols = slice(max(x0, 0), min(x0 + glyph_ink.shape[1], width))
+            if rows.start >= rows.stop or cols.start >= cols.stop:
+                continue  # outside the picture
+            ink = glyph_ink[rows.start - y0 : rows.stop - y0, cols.start - x0 : cols.stop - x0]
+            region = mask[rows, cols]
+            covered += int(np.count_nonzero(ink > region))  # newly inked pixels
+            region |= ink
+            np.copyto(colours[rows, cols], colour, where=ink[..., None])
     colours = colours.astype(np.float32) / 255.0
     if channels == 1:
         colours = colours.mean(axis=2, keepdims=True)
