@@ -23,12 +23,15 @@ same precision. Writes benchmarks/results/throughput.{json,md}.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,8 @@ import numpy as np
 
 SHAPES = ((4, 256), (16, 128))
 WARMUP = 3
+PROFILE_STEPS = 3
+STEP_MARK = "n2n-step-end"
 
 
 def _rss_gib() -> float:
@@ -64,7 +69,9 @@ def matmul_peak(dtype: str, size: int = 4096, repeats: int = 10) -> dict[str, An
     return {"gflops": 2 * size**3 / median / 1e9, "median_s": median, "min_s": min(seconds), "max_s": max(seconds)}
 
 
-def keras_training(batch: int, crop: int, precision: str, xla: bool, feed: str, steps: int, data_root: str) -> dict[str, Any]:
+def keras_training(
+    batch: int, crop: int, precision: str, xla: bool, feed: str, steps: int, data_root: str, step_end: Callable[[], Any] | None = None
+) -> dict[str, Any]:
     import keras
     import tensorflow as tf
 
@@ -84,7 +91,8 @@ def keras_training(batch: int, crop: int, precision: str, xla: bool, feed: str, 
         data = noisy_stream(feed, batch, crop, data_root)
     ends: list[float] = []
     timer = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs=None: ends.append(time.perf_counter()))
-    model.fit(data, epochs=1, steps_per_epoch=WARMUP + steps + 1, callbacks=[timer], verbose=0)
+    hooks = [keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs=None: step_end())] if step_end else []
+    model.fit(data, epochs=1, steps_per_epoch=WARMUP + steps + 1, callbacks=[timer, *hooks], verbose=0)
     return {**_summary(list(np.diff(ends[WARMUP:])), batch), "precision": precision}
 
 
@@ -110,7 +118,7 @@ def pipeline_alone(noise: str, batch: int, crop: int, steps: int, data_root: str
     return _summary(seconds, batch)
 
 
-def torch_training(batch: int, crop: int, layout: str, bf16: bool, steps: int) -> dict[str, Any]:
+def torch_training(batch: int, crop: int, layout: str, bf16: bool, steps: int, step_end: Callable[[], Any] | None = None) -> dict[str, Any]:
     import torch
 
     from torch_unet import TorchUNet
@@ -131,7 +139,55 @@ def torch_training(batch: int, crop: int, layout: str, bf16: bool, steps: int) -
         optimizer.step()
         if step >= WARMUP:
             seconds.append(time.perf_counter() - start)
+        if step_end:
+            step_end()
     return _summary(seconds, batch)
+
+
+def onednn_profile(framework: str, batch: int, crop: int, steps: int) -> dict[str, Any]:
+    """oneDNN's own time per primitive in training steps (this child runs with ONEDNN_VERBOSE=1).
+
+    Keras: the project's default precision; PyTorch: its best configuration
+    (channels_last + bf16 autocast). oneDNN prints through the C library's
+    stdout, so the step markers go through the same stream and fd 1 is
+    captured in a file while the steps run.
+    """
+    libc = ctypes.CDLL(None)
+
+    def mark() -> None:
+        libc.printf(STEP_MARK.encode() + b"\n")
+        libc.fflush(None)
+
+    with tempfile.TemporaryFile("w+") as log:
+        libc.fflush(None)
+        saved = os.dup(1)
+        os.dup2(log.fileno(), 1)
+        try:
+            if framework == "keras":
+                timing = keras_training(batch, crop, "auto", False, "synthetic", steps, "", step_end=mark)
+            else:
+                timing = torch_training(batch, crop, "channels_last", True, steps, step_end=mark)
+        finally:
+            libc.fflush(None)
+            os.dup2(saved, 1)
+            os.close(saved)
+        log.seek(0)
+        primitives = onednn_step_times(log.read().splitlines(), skip=WARMUP)
+    return {"median_s": timing["median_s"], "primitives": primitives}
+
+
+def onednn_step_times(lines: list[str], skip: int) -> list[dict[str, Any]]:
+    """Mean ms per step of each (primitive, propagation, implementation, problem) in a verbose log, steps after ``skip``."""
+    ends = [index for index, line in enumerate(lines) if line == STEP_MARK]
+    steps = [lines[start + 1 : stop] for start, stop in zip(ends[skip - 1 : -1], ends[skip:])]
+    totals: dict[tuple[str, ...], float] = {}
+    for line in (line for step in steps for line in step):
+        fields = line.split(",")
+        if len(fields) > 8 and fields[0] == "onednn_verbose" and fields[3] == "exec":
+            key = (fields[5], fields[7], fields[6], fields[-2].removeprefix("g1"))
+            totals[key] = totals.get(key, 0.0) + float(fields[-1])
+    names = ("primitive", "propagation", "implementation", "problem")
+    return sorted(({**dict(zip(names, key)), "ms_per_step": ms / len(steps)} for key, ms in totals.items()), key=lambda row: -row["ms_per_step"])
 
 
 def keras_inference(precision: str, repeats: int) -> dict[str, Any]:
@@ -191,19 +247,21 @@ def twin_check() -> dict[str, Any]:
 
 CHILD_FUNCTIONS = {
     "matmul": matmul_peak, "keras_training": keras_training, "pipeline": pipeline_alone, "torch_training": torch_training,
-    "keras_inference": keras_inference, "torch_inference": torch_inference, "twin_check": twin_check,
+    "keras_inference": keras_inference, "torch_inference": torch_inference, "twin_check": twin_check, "onednn_profile": onednn_profile,
 }  # fmt: skip
 
 
-def run_child(kind: str, **arguments: Any) -> dict[str, Any]:
-    """Run one measurement in a fresh interpreter; returns its result dict (with the arguments)."""
+def run_child(kind: str, environment: dict[str, str] | None = None, **arguments: Any) -> dict[str, Any]:
+    """Run one measurement in a fresh interpreter (with extra ``environment``); returns its result dict (with the arguments)."""
     command = [sys.executable, __file__, "--child", json.dumps({"kind": kind, **arguments})]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
+    env.update(environment or {})
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode:
         raise RuntimeError(f"{kind} {arguments} failed:\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    print(f"{kind} {arguments}: {json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()})}", flush=True)
+    shown = {k: round(v, 4) if isinstance(v, float) else v for k, v in result.items() if not isinstance(v, list)}
+    print(f"{kind} {arguments}: {json.dumps(shown)}", flush=True)
     return {"kind": kind, **arguments, **result}
 
 
@@ -225,6 +283,11 @@ def measure(steps: int, data_root: str) -> dict[str, Any]:
     results["training"] = training
     results["default_precision"] = default_precision
     results["pipeline"] = [run_child("pipeline", noise=noise, batch=batch, crop=crop, steps=steps * 2, data_root=data_root) for batch, crop in SHAPES for noise in ("gaussian", "text")]
+    batch, crop = SHAPES[0]
+    results["onednn_profile"] = {
+        framework: run_child("onednn_profile", {"ONEDNN_VERBOSE": "1"}, framework=framework, batch=batch, crop=crop, steps=PROFILE_STEPS)
+        for framework in ("keras", "torch")
+    }
     results["inference"] = [
         *(run_child("keras_inference", precision=precision, repeats=steps) for precision in ("float32", "mixed_bfloat16")),
         *(run_child("torch_inference", layout=layout, bf16=bf16, repeats=steps) for layout, bf16 in (("nchw", False), ("channels_last", False), ("channels_last", True))),
@@ -237,6 +300,44 @@ def label(row: dict[str, Any]) -> str:
         feed = "real input pipeline" if row["feed"] != "synthetic" else "synthetic tensors"
         return f"Keras {row['precision']}, XLA {'on' if row['xla'] else 'off'}, {feed}" + (" **(default)**" if row.get("default") else "")
     return f"PyTorch {row['layout']}{' + bf16 autocast' if row['bf16'] else ' fp32'}"
+
+
+def profile_report(profile: dict[str, Any]) -> list[str]:
+    """Markdown: where the default step's oneDNN time goes, beside PyTorch's best configuration."""
+
+    def share(framework: str, select: Callable[[dict[str, Any]], bool]) -> float:
+        return sum(row["ms_per_step"] for row in profile[framework]["primitives"] if select(row))
+
+    def layer(framework: str, problem: str, propagation: str) -> float:
+        return share(framework, lambda row: row["primitive"] == "convolution" and row["problem"] == problem and row["propagation"] == propagation)
+
+    classes = {
+        "convolution forward": lambda row: row["primitive"] == "convolution" and row["propagation"].startswith("forward"),
+        "convolution backward data": lambda row: row["primitive"] == "convolution" and row["propagation"] == "backward_data",
+        "convolution backward weights": lambda row: row["primitive"] == "convolution" and row["propagation"] == "backward_weights",
+        "reorders (layout conversions)": lambda row: row["primitive"] == "reorder",
+        "everything else in oneDNN": lambda row: row["primitive"] not in ("convolution", "reorder"),
+        "**all oneDNN primitives**": lambda row: True,
+    }
+    batch, crop = SHAPES[0]
+    lines = ["", f"## Where a training step's time goes (oneDNN verbose, batch {batch} × {crop}²)", "",
+             f"oneDNN's own execution time per step (mean of {PROFILE_STEPS} steps after {WARMUP} warm-ups, `ONEDNN_VERBOSE=1`, "
+             "which slows both a little): the Keras default vs PyTorch channels_last + bf16 autocast. TensorFlow runs independent "
+             "primitives concurrently, so its sum can exceed the step's wall time.", "",
+             "| ms per step | Keras default | PyTorch best |", "|---|---|---|"]  # fmt: skip
+    lines += [f"| {name} | {share('keras', select):.0f} | {share('torch', select):.0f} |" for name, select in classes.items()]
+    lines.append(f"| step (wall, verbose on) | {profile['keras']['median_s'] * 1000:.0f} | {profile['torch']['median_s'] * 1000:.0f} |")
+    weights = [row for row in profile["keras"]["primitives"] if row["primitive"] == "convolution" and row["propagation"] == "backward_weights"]
+    lines += ["", "The convolution problems with the most backward-weights time in Keras, summed over the layers that share the problem "
+              "(the same oneDNN problem in both frameworks):", "",
+              "| problem | Keras kernel | Keras bwd-weights ms | PyTorch bwd-weights ms | Keras fwd ms | PyTorch fwd ms |", "|---|---|---|---|---|---|"]  # fmt: skip
+    for row in weights[:8]:
+        problem = row["problem"]
+        lines.append(
+            f"| `{problem}` | {row['implementation']} | {row['ms_per_step']:.1f} | {layer('torch', problem, 'backward_weights'):.1f} | "
+            f"{layer('keras', problem, 'forward_training'):.1f} | {layer('torch', problem, 'forward_training'):.1f} |"
+        )
+    return lines
 
 
 def write_report(results: dict[str, Any], steps: int) -> None:
@@ -283,6 +384,7 @@ def write_report(results: dict[str, Any], steps: int) -> None:
     for row in results["pipeline"]:
         consumer = next(r for r in results["training"] if r.get("default") and (r["batch"], r["crop"]) == (row["batch"], row["crop"]))
         lines.append(f"| {row['noise']} | {row['batch']} × {row['crop']}² | {row['median_s']:.4f} | {row['images_per_second']:.0f} | {row['images_per_second'] / consumer['images_per_second']:.1f}× |")
+    lines += profile_report(results["onednn_profile"])
     lines += ["", "## Inference, one 768 × 512 image", "", "| configuration | s (median) | min–max | peak RSS (GiB) |", "|---|---|---|---|"]
     for row in results["inference"]:
         name = f"Keras predict_on_batch {row['precision']}" if row["kind"] == "keras_inference" else f"PyTorch {row['layout']}{' + bf16 autocast' if row['bf16'] else ' fp32'}"
