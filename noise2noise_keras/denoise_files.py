@@ -68,7 +68,7 @@ def denoise_files(
     for file, target in tqdm(list(zip(files, targets)), desc="denoising", unit="img", disable=len(files) < 2):
         loaded = read_image(file)
         normalization = Normalization.from_description(description, loaded.pixels.dtype)  # own-data models record theirs
-        loaded.pixels = denoise(loaded.pixels, network, tile=tile, tta=tta, progress=True, normalization=normalization)
+        loaded.pixels = denoise(loaded.pixels, network, tile=tile, tta=tta, progress=True, normalization=normalization, in_place=True)
         write_image(target, loaded.pixels, loaded)
         log.info("%s -> %s", file, target)
     return targets

@@ -127,6 +127,7 @@ def denoise(
     margin: int = TILE_MARGIN,
     progress: bool = False,
     normalization: Normalization | None = None,
+    in_place: bool = False,
 ) -> np.ndarray:
     """Denoise an (H, W) or (H, W, C) image; returns (H, W, C) of the same kind, clipped to its range.
 
@@ -140,7 +141,10 @@ def denoise(
     ``margin`` is the context around each tile; below ``TILE_MARGIN`` tiles
     no longer match the whole-image result. ``tta`` averages the 8
     flips/rotations, which costs 8x the time. ``progress`` shows a bar over
-    the tiles when there are several.
+    the tiles when there are several. ``in_place`` writes the result into
+    ``image`` itself (when it is uint8, uint16 or float32), so a huge image
+    costs its own memory once, not twice: each tile row's result is held back
+    until no later tile reads those pixels as context.
     """
     image = np.asarray(image)
     if image.dtype.kind not in "uf":
@@ -164,17 +168,30 @@ def denoise(
     normalization = normalization or Normalization.for_dtype(image.dtype)
     integer = np.issubdtype(image.dtype, np.integer)
     low, high = (0, np.iinfo(image.dtype).max) if integer else (-np.inf, np.inf)
-    output = np.empty(image.shape, dtype=image.dtype if integer else np.float32)
+    dtype = image.dtype if integer else np.dtype(np.float32)
+    output = image if in_place and image.dtype == dtype and image.flags.writeable else np.empty(image.shape, dtype=dtype)
     predict = _predictor(model, tta, gray_through_rgb)
     tiles = -(-height // tile) * -(-width // tile)
+    pending: list[tuple[slice, slice, np.ndarray]] = []  # results not yet written: their pixels may still be context
     for rows, cols, out_rows, out_cols in tqdm(_windows(height, width, tile, margin), "tiles", tiles, leave=False, disable=not progress or tiles == 1):
+        if cols.start == 0:  # a new tile row: rows above its first window are never read again
+            pending = _write_finished(output, pending, below=rows.start)
         result = predict(_float_window(image, rows, cols, pad_mode, normalization))
         block = result[out_rows.start - rows.start : out_rows.stop - rows.start, out_cols.start - cols.start : out_cols.stop - cols.start]
         if normalization.clip_unit_range:
             block = np.clip(block, 0.0, 1.0)
         block = block * normalization.scale + normalization.offset
-        output[out_rows, out_cols] = np.clip(np.rint(block), low, high) if integer else block
+        pending.append((out_rows, out_cols, np.clip(np.rint(block), low, high).astype(dtype) if integer else block))
+    _write_finished(output, pending, below=height)
     return output
+
+
+def _write_finished(output: np.ndarray, pending: list[tuple[slice, slice, np.ndarray]], below: int) -> list[tuple[slice, slice, np.ndarray]]:
+    """Write the pending blocks that end above row ``below`` into ``output``; returns the others."""
+    for rows, cols, block in pending:
+        if rows.stop <= below:
+            output[rows, cols] = block
+    return [entry for entry in pending if entry[0].stop > below]
 
 
 def load_model(path: str | Path, checkpoint: str = "best") -> keras.Model:

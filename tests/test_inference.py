@@ -46,8 +46,13 @@ def test_tiled_output_equals_whole_image_output_on_kodak(model, shared_datasets,
     noisy = read_rgb(shared_datasets / "kodak" / "kodim05.png") / 255.0 + np.random.default_rng(0).normal(0, 0.1, (512, 768, 3))
     noisy = noisy[:500, :700]  # not a multiple of the tile or of 32: edge tiles are padded
     whole = denoise(noisy, model, tile=0)
-    assert np.abs(denoise(noisy, model, tile=tile) - whole).max() <= 1e-3
+    tiled = denoise(noisy, model, tile=tile)
+    assert np.abs(tiled - whole).max() <= 1e-3
     assert np.abs(denoise(noisy, model, tile=tile, margin=32) - whole).max() > 1e-3  # too little context shows
+    # In place, each result waits until no later tile reads its pixels (with tiles of 128 the 160-px context spans two rows).
+    image = noisy.astype(np.float32)
+    in_place = denoise(image, model, tile=tile, in_place=True)
+    assert in_place is image and np.array_equal(in_place, tiled)
     if tile == 256:  # test-time augmentation is applied per window, so it tiles exactly too
         assert np.abs(denoise(noisy, model, tile=tile, tta=True) - denoise(noisy, model, tile=0, tta=True)).max() <= 1e-3
 
@@ -131,14 +136,16 @@ def test_alpha_icc_exif_and_palette(tmp_path):
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     exif = Image.Exif()
     exif[0x0112] = 6  # display rotated by 90 degrees
-    Image.fromarray(rgba).save(tmp_path / "in.png", icc_profile=icc, exif=exif)
+    exif[0x010F] = "n2n camera"
+    Image.fromarray(rgba).save(tmp_path / "in.png", icc_profile=icc, exif=exif, dpi=(300, 300))
     loaded = read_image(tmp_path / "in.png")
     assert loaded.pixels.shape == (30, 40, 3)  # upright
     write_image(tmp_path / "out.png", loaded.pixels // 2, loaded)
     with Image.open(tmp_path / "out.png") as written:
         assert written.mode == "RGBA" and written.size == (40, 30)
         assert np.array_equal(np.asarray(written)[..., 3], np.rot90(rgba[..., 3], -1))  # alpha untouched (but upright)
-        assert written.info.get("icc_profile") == icc
+        assert written.info.get("icc_profile") == icc and np.allclose(written.info["dpi"], 300, atol=0.01)
+        assert written.getexif().get(0x010F) == "n2n camera" and 0x0112 not in written.getexif()  # upright: tag dropped
     Image.fromarray(rgba[..., :3]).convert("P").save(tmp_path / "palette.png")
     assert read_image(tmp_path / "palette.png").pixels.shape == (40, 30, 3)
 
