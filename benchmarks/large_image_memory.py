@@ -5,8 +5,9 @@
 Builds a noisy 8-bit RGB PNG of Kodak photographs tiled to ``side`` x ``side``
 (Gaussian noise, sigma 25), runs the real command line on it in a child
 process and reads that process's own peak resident set (``VmHWM``) while it
-runs, so decoding, denoising and encoding are all counted. Also checks the result denoised: PSNR of a central crop against the
-clean image. Writes benchmarks/results/large_image_memory.{json,md}.
+runs, so decoding, denoising and encoding are all counted. Also checks the
+result denoised: PSNR of a central crop against the clean image. Writes
+benchmarks/results/large_image_memory.{json,md}.
 """
 
 from __future__ import annotations

@@ -110,9 +110,12 @@ def keras_training(
     else:
         data = noisy_stream(feed, batch, crop, data_root)
     ends: list[float] = []
-    timer = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs=None: ends.append(time.perf_counter()))
-    hooks = [keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs=None: step_end())] if step_end else []
-    model.fit(data, epochs=1, steps_per_epoch=WARMUP + steps + 1, callbacks=[timer, *hooks], verbose=0)
+    def step_done(batch: int, logs: dict | None = None) -> None:
+        ends.append(time.perf_counter())
+        if step_end:
+            step_end()
+
+    model.fit(data, epochs=1, steps_per_epoch=WARMUP + steps + 1, callbacks=[keras.callbacks.LambdaCallback(on_train_batch_end=step_done)], verbose=0)
     return {**_summary(list(np.diff(ends[WARMUP:])), batch), "precision": precision}
 
 

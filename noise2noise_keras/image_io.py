@@ -22,6 +22,7 @@ import dataclasses
 import os
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import png
@@ -198,7 +199,7 @@ class _PngWriter(png.Writer):
         super().__init__(*args, **kwargs)
         self.metadata_chunks = chunks
 
-    def write_preamble(self, outfile) -> None:  # noqa: ANN001 - pypng's signature
+    def write_preamble(self, outfile: BinaryIO) -> None:
         super().write_preamble(outfile)
         for tag, data in self.metadata_chunks:
             png.write_chunk(outfile, tag, data)
@@ -209,7 +210,7 @@ def _write_png(path: Path, channels: np.ndarray, info: dict) -> None:
     into its own 4-bytes-a-pixel buffer (1.6 GB more for a 20000² photo) and keeps 16-bit colour at 8 bits.
 
     ICC profile, EXIF and dpi are written as Pillow writes them. Rows are not filtered: at zlib level 1
-    that writes 2.5x faster than Pillow and files about 11 % larger (measured on Kodak photographs)."""
+    that writes 2.5x faster than Pillow and files about 11 % larger (measured on a 4 x 4 tiling of kodim05)."""
     height, width, planes = channels.shape
     chunks = []
     if info.get("icc_profile"):  # name, NUL, deflate method 0, profile
