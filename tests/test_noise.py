@@ -86,11 +86,30 @@ def test_strings_from_the_glyph_atlas_are_where_pillow_draws_them(size):
         draw.text((10, 10), "".join(text), fill=255, font=font)
         expected = np.asarray(pillow) > 0
         composed = np.zeros_like(expected)
-        for left, top, ink in _placed_glyphs(atlas, text, 10, 10):
+        for left, top, ink in _placed_glyphs(atlas, text, 10, 10, right=expected.shape[1]):
             composed[top : top + ink.shape[0], left : left + ink.shape[1]] |= ink
         assert not np.any(composed & ~binary_dilation(expected, near)), text
         assert not np.any(expected & ~binary_dilation(composed, near)), text
         assert abs(int(composed.sum()) - int(expected.sum())) <= 0.1 * expected.sum() + 2, text
+
+
+def test_no_glyph_reaches_further_left_of_its_pen_than_the_overhang_the_renderer_assumes():
+    """``_placed_glyphs`` stops a string once its pen is this far past the right edge; a wider overhang would lose ink."""
+    from noise2noise_keras.noise import _GLYPH_OVERHANG, TEXT_MAX_FONT, _glyph_atlas
+
+    lefts = [glyph.left for size in range(10, TEXT_MAX_FONT + 1) for glyph in _glyph_atlas(size).values() if glyph.ink is not None]
+    assert -min(lefts) <= _GLYPH_OVERHANG
+
+
+def test_strings_running_off_the_right_edge_keep_every_glyph_that_is_inside():
+    from noise2noise_keras.noise import _glyph_atlas, _placed_glyphs
+
+    atlas, text = _glyph_atlas(30), list(";;;;;;;;;;;;;;;")  # ';' reaches 2 px left of its pen at size 30
+    everything = [glyph[:2] for glyph in _placed_glyphs(atlas, text, 0, 0, right=10_000)]
+    for right in range(1, 90):  # every pen phase against the edge, the string (15 x 7 px) always cut
+        kept = [glyph[:2] for glyph in _placed_glyphs(atlas, text, 0, 0, right=right)]
+        inside = [glyph for glyph in everything if glyph[0] < right]
+        assert kept[: len(inside)] == inside and len(kept) < len(everything), right
 
 
 def test_text_overlay_colours_each_covered_pixel_with_one_strings_colour():
