@@ -19,7 +19,8 @@ to 1 (Poisson needs it; the same for all, so schedules stay identical), about
 ``--preset paper`` uses the paper's schedule (300k steps of 4 × 256²) for a GPU
 cluster. Everything is resumable: finished models and scores are kept in
 ``--work`` and skipped. Writes benchmarks/results/reproduction.{json,md} and
-reproduction_<noise>.png / reproduction_curves.png.
+reproduction_<noise>.png / reproduction_curves.png (``--results NAME``
+renames them, e.g. for a second budget of some ``--noises`` only).
 """
 
 from __future__ import annotations
@@ -71,6 +72,11 @@ def models() -> list[dict[str, str]]:
     for model in study:
         model["name"] = f"{model['noise']}-{model['target']}" + (f"-{model['loss']}" if model["loss"] else "")
     return study
+
+
+def selected(args: argparse.Namespace) -> list[dict[str, str]]:
+    """The models of the noise types asked for (``--task`` still indexes the full list, as the SLURM array does)."""
+    return [model for model in models() if model["noise"] in args.noises and not (args.pairs_only and model["loss"])]
 
 
 def schedule(args: argparse.Namespace) -> list[str]:
@@ -157,13 +163,13 @@ def model_scores(model: dict[str, str], args: argparse.Namespace) -> dict[str, A
 
 def report(args: argparse.Namespace) -> None:
     rows = []
-    study = {model["name"]: model_scores(model, args) for model in models()}
-    for noise in NOISES:
+    study = {model["name"]: model_scores(model, args) for model in selected(args)}
+    for noise in args.noises:
         baselines = score_baselines(noise, args)
         for name, record in ((name, r) for name, r in baselines.items() if all(d in r for d in DATASETS)):
             label = "noisy input" if name == "input" else BASELINES[name].name
             rows.append({"noise": noise, "method": label, "paper_key": "input" if name == "input" else name, **{d: record[d] for d in DATASETS}})
-        for model in (m for m in models() if m["noise"] == noise):
+        for model in (m for m in selected(args) if m["noise"] == noise):
             scores = study[model["name"]]
             if scores is None:
                 continue
@@ -171,10 +177,40 @@ def report(args: argparse.Namespace) -> None:
             method = f"{kind} ({scores['loss']})"
             rows.append({"noise": noise, "method": method, "paper_key": model["loss"] or model["target"], **{d: scores[d] for d in DATASETS}, "train_seconds": scores["train_seconds"]})
         figure_for(noise, args)
-    budget = {"schedule": schedule(args), "budget": args.budget, "preset": args.preset, "max_images": args.max_images}
-    record = {"budget": budget, "rows": rows, "models": study, "environment": collect_environment()}
-    write_results("reproduction", record, markdown(rows, study, budget, record["environment"]))
-    save_curves(study)
+    budget = {"schedule": schedule(args), "budget": args.budget, "preset": args.preset, "max_images": args.max_images, "noises": args.noises}
+    record = {"budget": budget, "rows": rows, "goals": goals(rows), "models": study, "environment": collect_environment()}
+    write_results(args.results, record, markdown(rows, record["goals"], study, budget, record["environment"]))
+    save_curves(study, args)
+
+
+def goals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The issue's goals checked on the table: Kodak and BSDS300 PSNR differences (dB) and whether each holds on both."""
+    psnr_of = {(row["noise"], row["paper_key"]): [row[d]["psnr_mean"] for d in DATASETS] for row in rows}
+    checks = []
+
+    def check(goal: str, differences: list[float], threshold: float = 0.0) -> None:
+        checks.append({"goal": goal, "difference_db": differences, "met": all(d > threshold for d in differences)})
+
+    def margin(better: tuple[str, str], worse: tuple[str, str]) -> list[float] | None:
+        if better in psnr_of and worse in psnr_of:
+            return [b - w for b, w in zip(psnr_of[better], psnr_of[worse])]
+        return None
+
+    for noise in NOISES:
+        if (gap := margin((noise, "noisy"), (noise, "clean"))) is not None:
+            check(f"{noise}: Noise2Noise within 0.1 dB of Noise2Clean (N2N − N2C)", gap, -0.1)
+        classical = [key for (n, key) in psnr_of if n == noise and key in BASELINES]
+        trained = [key for key in ("noisy", "clean") if (noise, key) in psnr_of]
+        if classical and trained:
+            best = [max(psnr_of[(noise, key)][i] for key in classical) for i in range(len(DATASETS))]
+            worst = [min(psnr_of[(noise, key)][i] for key in trained) for i in range(len(DATASETS))]
+            check(f"{noise}: N2N and N2C beat every classical baseline (worst model − best baseline)", [w - b for w, b in zip(worst, best)])
+    for goal, pairs in (("text: L1 > L2", [("noisy", "l2")]), ("impulse: L0 > L1 > L2", [("noisy", "l1"), ("l1", "l2")])):
+        noise = goal.split(":")[0]
+        differences = [margin((noise, a), (noise, b)) for a, b in pairs]
+        if all(d is not None for d in differences):
+            check(f"{goal} (each step)", [min(values) for values in zip(*differences)])
+    return checks
 
 
 def figure_for(noise: str, args: argparse.Namespace) -> None:
@@ -187,16 +223,16 @@ def figure_for(noise: str, args: argparse.Namespace) -> None:
     clean = dict(read_images(dataset_files("kodak", "test", args.data_root)))["kodim23.png"][FIGURE_CROP]
     noisy = fixed_noise([clean], paper_test_noise(noise), TEST_SEED)[0]
     outputs = [denoise(noisy, load_model(run, "last")) for run in runs]
-    save_panels(RESULTS / f"reproduction_{noise}.png", [[("noisy", noisy), ("Noise2Noise", outputs[0]), ("Noise2Clean", outputs[1])]], [("clean", clean)], f"{paper_test_noise(noise).spec}, kodim23")
+    save_panels(RESULTS / f"{args.results}_{noise}.png", [[("noisy", noisy), ("Noise2Noise", outputs[0]), ("Noise2Clean", outputs[1])]], [("clean", clean)], f"{paper_test_noise(noise).spec}, kodim23")
 
 
-def save_curves(study: dict[str, Any]) -> None:
+def save_curves(study: dict[str, Any], args: argparse.Namespace) -> None:
     import matplotlib.pyplot as plt
 
     from noise2noise_keras.plots import save_figure
 
-    figure, axes = plt.subplots(1, len(NOISES), figsize=(4 * len(NOISES), 3.5), layout="constrained")
-    for axis, noise in zip(axes, NOISES):
+    figure, axes = plt.subplots(1, len(args.noises), figsize=(4 * len(args.noises), 3.5), squeeze=False, layout="constrained")
+    for axis, noise in zip(axes[0], args.noises):
         for target, style in (("noisy", "-"), ("clean", "--")):
             scores = study.get(f"{noise}-{target}")
             if scores:
@@ -207,10 +243,10 @@ def save_curves(study: dict[str, Any]) -> None:
         axis.set_ylabel("validation PSNR (dB)")
         if axis.get_legend_handles_labels()[0]:
             axis.legend(fontsize=8)
-    save_figure(figure, RESULTS / "reproduction_curves.png")
+    save_figure(figure, RESULTS / f"{args.results}_curves.png")
 
 
-def markdown(rows: list[dict[str, Any]], study: dict[str, Any], budget: dict[str, Any], environment: dict[str, Any]) -> list[str]:
+def markdown(rows: list[dict[str, Any]], checks: list[dict[str, Any]], study: dict[str, Any], budget: dict[str, Any], environment: dict[str, Any]) -> list[str]:
     def cell(summary: dict[str, Any]) -> str:
         return f"{summary['psnr_mean']:.2f} ± {summary['psnr_std']:.2f} / {summary['ssim_mean']:.3f}"
 
@@ -240,6 +276,18 @@ def markdown(rows: list[dict[str, Any]], study: dict[str, Any], budget: dict[str
             gaps.append(f"{noise} {gap[0]:+.2f} / {gap[1]:+.2f}")
     if gaps:
         lines += ["", "Noise2Clean − Noise2Noise (Kodak / BSDS300, dB): " + "; ".join(gaps) + "."]
+    pairs = [(noise, study[f"{noise}-noisy"]["curve"], study[f"{noise}-clean"]["curve"]) for noise in NOISES if study.get(f"{noise}-noisy") and study.get(f"{noise}-clean")]
+    if pairs:
+        epochs = len(pairs[0][1])
+        marks = sorted({max(1, round(epochs * fraction)) for fraction in (0.1, 0.25, 0.5, 0.75, 1.0)})
+        lines += ["", "How the gap changes over training: validation PSNR of Noise2Clean − Noise2Noise (dB, the training run's own "
+                  "validation images) after each fraction of the schedule. The learning rate ramps down over the last half, so an "
+                  "early column is not what a shorter budget would reach.", "",
+                  "| noise | " + " | ".join(f"{100 * m / epochs:.0f} %" for m in marks) + " |", "|---|" + "---|" * len(marks)]
+        lines += [f"| {noise} | " + " | ".join(f"{c[m - 1][1] - n[m - 1][1]:+.2f}" for m in marks) + " |" for noise, n, c in pairs]
+    if checks:
+        lines += ["", "## Goals", "", "| goal | Kodak (dB) | BSDS300 (dB) | met on both |", "|---|---|---|---|"]
+        lines += [f"| {c['goal']} | {c['difference_db'][0]:+.2f} | {c['difference_db'][1]:+.2f} | {'yes' if c['met'] else '**no**'} |" for c in checks]
     return lines
 
 
@@ -249,6 +297,9 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=1.0, help="multiply the training steps (e.g. 10 on a GPU)")
     parser.add_argument("--preset", choices=("cpu", "paper"), default="cpu", help="cpu: the schedule above; paper: 300k steps of 4 x 256²")
     parser.add_argument("--bm3d", action="store_true", help="add BM3D for Gaussian noise (pip install bm3d; slow on a CPU)")
+    parser.add_argument("--noises", nargs="+", choices=NOISES, default=list(NOISES), help="study only these noise types (with their loss studies)")
+    parser.add_argument("--pairs-only", action="store_true", help="only Noise2Noise and Noise2Clean, without the loss studies")
+    parser.add_argument("--results", default="reproduction", help="name of the results files and figures in benchmarks/results/")
     parser.add_argument("--task", type=int, help="train and score only this model (0-based, see models()): one SLURM array task")
     parser.add_argument("--report", action="store_true", help="only the baselines, tables and figures (from finished models)")
     parser.add_argument("--max-images", type=int, help="score only the first N images of each test set (a quick look, not the study)")
@@ -260,7 +311,7 @@ def main() -> None:
         train_and_score(models()[args.task], args)
         return
     if not args.report:
-        for model in models():
+        for model in selected(args):
             train_and_score(model, args)
     report(args)
 
