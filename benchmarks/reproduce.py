@@ -16,10 +16,10 @@ The CPU schedule (``--budget 1``): 20 × 100 steps of 8 × 128² crops, Adam
 1e-3 with the cos² ramp-down over the last half, flips, gradient norm clipped
 to 1 (Poisson needs it; the same for all, so schedules stay identical): about
 7 minutes of training per model on a 2-core Xeon in bf16 (the recorded study
-used ``--budget 0.5``: 3.2-3.7 minutes, 50 minutes for all 13 with evaluation). ``--budget B`` multiplies the steps;
-``--preset paper`` uses the paper's schedule (300k steps of 4 × 256²) for a GPU
-cluster. Everything is resumable: finished models and scores are kept in
-``--work`` and skipped. Writes benchmarks/results/reproduction.{json,md} and
+used ``--budget 0.5``: 3.2-3.7 minutes, 50 minutes for all 13 with
+evaluation). ``--budget B`` multiplies the steps; ``--preset paper`` uses the
+paper's schedule (300k steps of 4 × 256²) for a GPU cluster. Everything is
+resumable: finished models and scores are kept in ``--work`` and skipped. Writes benchmarks/results/reproduction.{json,md} and
 reproduction_<noise>.png / reproduction_curves.png (``--results NAME``
 renames them, e.g. for a second budget of some ``--noises`` only).
 """
