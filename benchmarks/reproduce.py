@@ -19,9 +19,10 @@ to 1 (Poisson needs it; the same for all, so schedules stay identical): about
 used ``--budget 0.5``: 3.2-3.7 minutes, 50 minutes for all 13 with
 evaluation). ``--budget B`` multiplies the steps; ``--preset paper`` uses the
 paper's schedule (300k steps of 4 × 256²) for a GPU cluster. Everything is
-resumable: finished models and scores are kept in ``--work`` and skipped. Writes benchmarks/results/reproduction.{json,md} and
-reproduction_<noise>.png / reproduction_curves.png (``--results NAME``
-renames them, e.g. for a second budget of some ``--noises`` only).
+resumable: finished models and scores are kept in ``--work`` and skipped.
+Writes benchmarks/results/reproduction.{json,md} and reproduction_<noise>.png /
+reproduction_curves.png (``--results NAME`` renames them, e.g. for a second
+budget of some ``--noises`` only).
 """
 
 from __future__ import annotations
