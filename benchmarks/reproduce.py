@@ -165,13 +165,14 @@ def model_scores(model: dict[str, str], args: argparse.Namespace) -> dict[str, A
 
 def report(args: argparse.Namespace) -> None:
     rows = []
-    study = {model["name"]: model_scores(model, args) for model in selected(args)}
+    chosen = selected(args)
+    study = {model["name"]: model_scores(model, args) for model in chosen}
     for noise in args.noises:
         baselines = score_baselines(noise, args)
         for name, record in ((name, r) for name, r in baselines.items() if all(d in r for d in DATASETS)):
             label = "noisy input" if name == "input" else BASELINES[name].name
             rows.append({"noise": noise, "method": label, "paper_key": "input" if name == "input" else name, **{d: record[d] for d in DATASETS}})
-        for model in (m for m in selected(args) if m["noise"] == noise):
+        for model in (m for m in chosen if m["noise"] == noise):
             scores = study[model["name"]]
             if scores is None:
                 continue
