@@ -271,14 +271,6 @@ def markdown(rows: list[dict[str, Any]], checks: list[dict[str, Any]], study: di
     for row in rows:
         minutes = f"{row['train_seconds'] / 60:.0f}" if "train_seconds" in row else ""
         lines.append(f"| {paper_test_noise(row['noise']).spec} | {row['method']} | {cell(row['kodak'])} | {cell(row['bsds300'])} | {minutes} | {paper(row['noise'], row['paper_key'])} |")
-    gaps = []
-    for noise in NOISES:
-        n2n_scores, n2c_scores = study.get(f"{noise}-noisy"), study.get(f"{noise}-clean")
-        if n2n_scores and n2c_scores:
-            gap = [n2c_scores[d]["psnr_mean"] - n2n_scores[d]["psnr_mean"] for d in DATASETS]
-            gaps.append(f"{noise} {gap[0]:+.2f} / {gap[1]:+.2f}")
-    if gaps:
-        lines += ["", "Noise2Clean − Noise2Noise (Kodak / BSDS300, dB): " + "; ".join(gaps) + "."]
     pairs = [(noise, study[f"{noise}-noisy"]["curve"], study[f"{noise}-clean"]["curve"]) for noise in NOISES if study.get(f"{noise}-noisy") and study.get(f"{noise}-clean")]
     if pairs:
         epochs = len(pairs[0][1])
