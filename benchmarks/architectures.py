@@ -70,9 +70,16 @@ def seconds_per_step(step, bursts: int = 5, steps_per_burst: int = 3) -> list[fl
     return timings
 
 
-def keras_step(arch: str, batch: np.ndarray):
+def compiled_model(arch: str, precision: str) -> keras.Model:
+    """``arch`` built and compiled under ``precision``, set here because ``keras.backend.clear_session()`` resets the policy to float32."""
+    apply_precision(precision)
     model = build_model(arch)
     model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss=build_loss("l2"), jit_compile=False)
+    return model
+
+
+def keras_step(arch: str, batch: np.ndarray, precision: str):
+    model = compiled_model(arch, precision)
     return lambda: model.train_on_batch(batch, batch)
 
 
@@ -91,11 +98,11 @@ def scratch_step(batch: np.ndarray):
 
 def measure_throughput(names: list[str], batch_size: int, crop: int) -> dict[str, dict[str, float]]:
     """Phase 1: images/s of a training step per network, measured alone, in the training precision."""
-    apply_precision(resolve_precision("auto"))
+    precision = resolve_precision("auto")
     batch = np.random.default_rng(0).random((batch_size, crop, crop, 3), dtype=np.float32)
     throughput = {}
     for name in names:
-        timings = seconds_per_step(scratch_step(batch) if name == SCRATCH else keras_step(name, batch))
+        timings = seconds_per_step(scratch_step(batch) if name == SCRATCH else keras_step(name, batch, precision))
         keras.backend.clear_session()
         median = float(np.median(timings))
         throughput[name] = {"seconds_per_step": median, "spread": [min(timings), max(timings)], "images_per_second": batch_size / median}

@@ -16,9 +16,11 @@ fixed σ=25 test noise (``n2n evaluate``'s scores) after every
 - ``quick``: one run per budget, the preset's schedule (ramp-down over the
   last half) stretched over it: what a user with that many minutes runs.
 
-Runs live in ``--work`` and are resumable: a finished run is skipped, and the
-phase-1 step times are kept in ``steps.json`` there (delete it to re-measure).
-Writes benchmarks/results/quality_per_minute.{json,md,png}.
+Writes benchmarks/results/quality_per_minute.{json,md,png} after every run.
+That record is also the resume state, kept across sessions (``runs/`` is
+not): its step times plan the runs, and a run it holds with the same plan is
+not trained again (``--remeasure`` measures afresh). An interrupted run
+resumes from its checkpoints in ``--work``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import json
 import math
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import keras
@@ -40,18 +43,18 @@ from noise2noise_keras.callbacks import read_metrics
 from noise2noise_keras.config import PRESETS
 from noise2noise_keras.environment import collect_environment
 from noise2noise_keras.plots import save_figure
-from noise2noise_keras.precision import apply_precision, resolve_precision
+from noise2noise_keras.precision import resolve_precision
 
 VALIDATION = ["--val-dataset", "kodak", "--val-images", "24", "--val-noise", "gaussian,25"]
 
 
 def measure_step_seconds(presets: list[str]) -> dict[str, float]:
     """Phase 1: median seconds per training step of each preset's shape, measured alone, in the default precision."""
-    apply_precision(resolve_precision("auto"))
     seconds = {}
     for preset in presets:
         shape = (PRESETS[preset]["batch_size"], PRESETS[preset]["crop"], PRESETS[preset]["crop"], 3)
-        seconds[preset] = float(np.median(seconds_per_step(keras_step("unet", np.random.default_rng(0).random(shape, dtype=np.float32)))))
+        step = keras_step("unet", np.random.default_rng(0).random(shape, dtype=np.float32), resolve_precision("auto"))
+        seconds[preset] = float(np.median(seconds_per_step(step)))
         keras.backend.clear_session()
         print(f"{preset}: {seconds[preset]:.3f} s per step of {shape[0]} × {shape[1]}²", flush=True)
     return seconds
@@ -63,6 +66,11 @@ def plan(preset: str, minutes: list[int], chunk: int, step_seconds: float) -> li
     if preset == "paper":
         return [{"name": "paper", "epochs": max(minutes) // chunk, "steps": per_epoch, "budgets": minutes, "extra": ["--rampdown-fraction", "0"]}]
     return [{"name": f"quick-{m}min", "epochs": m // chunk, "steps": per_epoch, "budgets": [m], "extra": []} for m in minutes]
+
+
+def recorded(run: dict, runs: dict[str, dict]) -> bool:
+    """Whether ``runs`` (the record read back from JSON) holds ``run`` trained to the same plan: then it is not trained again."""
+    return runs.get(run["name"], {}).get("plan") == run
 
 
 def train(run: dict, preset: str, work: Path, data_root: str) -> list[dict[str, str]]:
@@ -78,46 +86,60 @@ def main() -> None:
     parser.add_argument("--presets", default="quick,paper")
     parser.add_argument("--data-root", default="data")
     parser.add_argument("--work", type=Path, default=Path("runs/quality_per_minute"))
+    parser.add_argument("--remeasure", action="store_true", help="measure the step times again (runs planned from the old ones are retrained)")
     args = parser.parse_args()
     minutes, presets = sorted(int(m) for m in args.minutes.split(",")), args.presets.split(",")
-    args.work.mkdir(parents=True, exist_ok=True)
-    steps_file = args.work / "steps.json"
-    measured = json.loads(steps_file.read_text()) if steps_file.is_file() else {}
+    record_file = RESULTS / "quality_per_minute.json"
+    record = json.loads(record_file.read_text()) if record_file.is_file() else {}
+    measured = {} if args.remeasure else record.get("step_seconds", {})
     if missing := [p for p in presets if p not in measured]:
         measured |= measure_step_seconds(missing)
-        steps_file.write_text(json.dumps(measured, indent=2) + "\n")
-
+    finished = record.get("runs", {})
     chunk = math.gcd(*minutes)  # minutes per epoch: one validation each
-    points, curves = [], {}
     for preset in presets:
         for run in plan(preset, minutes, chunk, measured[preset]):
+            if recorded(run, finished):
+                print(f"{run['name']}: recorded already", flush=True)
+                continue
             print(f"{run['name']}: {run['epochs']} × {run['steps']} steps", flush=True)
             metrics = train(run, preset, args.work, args.data_root)
-            curves[run["name"]] = [(int(row["epoch"]) * chunk, float(row["val_psnr"])) for row in metrics]
-            for budget in run["budgets"]:
-                row = metrics[budget // chunk - 1]
-                wall = sum(float(r["epoch_seconds"]) for r in metrics[: int(row["epoch"])])
-                points.append({"preset": preset, "run": run["name"], "minutes": budget, "steps": int(row["epoch"]) * run["steps"],
-                               "kodak_psnr": float(row["val_psnr"]), "kodak_ssim": float(row["val_ssim"]), "wall_seconds_with_validation": wall})  # fmt: skip
-    noisy = float(metrics[-1]["val_psnr_noisy"])
-    report(points, curves, measured, noisy, minutes)
+            trained = collect_environment(trained=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            finished[run["name"]] = {"preset": preset, "plan": run, "metrics": metrics, "environment": trained}
+            report(finished, measured, presets, minutes, chunk)
 
 
-def report(points: list[dict], curves: dict, step_seconds: dict, noisy: float, minutes: list[int]) -> None:
+def report(runs: dict[str, dict], step_seconds: dict[str, float], presets: list[str], minutes: list[int], chunk: int) -> None:
+    """Write the record (also the resume state: a later session trains only the runs missing from it) and its table and curve."""
+    points, curves = [], {}
+    for name, run in runs.items():
+        metrics = run["metrics"]
+        curves[name] = [(int(row["epoch"]) * chunk, float(row["val_psnr"])) for row in metrics]
+        for budget in run["plan"]["budgets"]:
+            row = metrics[budget // chunk - 1]
+            wall = sum(float(r["epoch_seconds"]) for r in metrics[: int(row["epoch"])])
+            points.append({"preset": run["preset"], "run": name, "minutes": budget, "steps": int(row["epoch"]) * run["plan"]["steps"],
+                           "kodak_psnr": float(row["val_psnr"]), "kodak_ssim": float(row["val_ssim"]), "wall_seconds_with_validation": wall,
+                           "trained": run["environment"]["trained"][:10], "commit": run["environment"]["git_commit"][:12]})  # fmt: skip
+    points.sort(key=lambda p: (p["preset"], p["minutes"]))
+    noisy = float(next(iter(runs.values()))["metrics"][-1]["val_psnr_noisy"])
     environment = collect_environment()
+    planned = [f"{p} {m} min" for p in dict.fromkeys([*presets, *(run["preset"] for run in runs.values())]) for m in minutes]
+    missing = [label for label in planned if not any(f"{p['preset']} {p['minutes']} min" == label for p in points)]
     lines = [
-        "# Quality per CPU-minute: Kodak σ=25 after 5, 20 and 60 minutes of Noise2Noise training",
+        f"# Quality per CPU-minute: Kodak σ=25 after {', '.join(map(str, minutes))} minutes of Noise2Noise training",
         "",
         f"{environment['cpu']}, {environment['cpu_count']} cores, precision {resolve_precision('auto')}; budgets are training-step time measured alone "
-        f"({', '.join(f'{p} {s:.3f} s/step' for p, s in step_seconds.items())}); validation time on top is in the wall column. "
+        f"({', '.join(f'{p} {s:.3f} s/step' for p, s in step_seconds.items())}) and kept as step counts, so a run trained on another day "
+        f"(see its date) trains the same steps; validation time on top is in the wall column. "
         f"`paper`: its first steps at constant lr 3e-4 (one run, read at each budget); `quick`: one run per budget with its ramp-down. "
         f"Kodak 24 images, fixed test noise (noisy {noisy:.2f} dB).",
         "",
-        "| preset | minutes | steps | Kodak PSNR (dB) | SSIM | wall incl. validation (min) |",
-        "|---|---|---|---|---|---|",
-        *[f"| {p['preset']} | {p['minutes']} | {p['steps']} | {p['kodak_psnr']:.2f} | {p['kodak_ssim']:.4f} | {p['wall_seconds_with_validation'] / 60:.1f} |" for p in points],
+        "| preset | minutes | steps | Kodak PSNR (dB) | SSIM | wall incl. validation (min) | trained (commit) |",
+        "|---|---|---|---|---|---|---|",
+        *[f"| {p['preset']} | {p['minutes']} | {p['steps']} | {p['kodak_psnr']:.2f} | {p['kodak_ssim']:.4f} | {p['wall_seconds_with_validation'] / 60:.1f} | {p['trained']} ({p['commit']}) |" for p in points],
+        *(["", f"**Not trained yet:** {', '.join(missing)} (re-run the command: recorded runs are kept)."] if missing else []),
     ]
-    write_results("quality_per_minute", {"points": points, "curves": curves, "step_seconds": step_seconds, "noisy_psnr": noisy, "environment": environment}, lines)
+    write_results("quality_per_minute", {"points": points, "curves": curves, "step_seconds": step_seconds, "noisy_psnr": noisy, "runs": runs, "environment": environment}, lines)
     figure, axis = plt.subplots(figsize=(6, 4), layout="constrained")
     for preset in sorted({p["preset"] for p in points}):
         mine = [p for p in points if p["preset"] == preset]

@@ -1,0 +1,28 @@
+"""benchmarks/quality_per_minute.py plans its runs from measured step times and skips the ones its record already holds."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from quality_per_minute import plan, recorded  # noqa: E402 (a benchmark script, importable once benchmarks/ is on the path)
+
+
+def test_budgets_become_step_counts_with_one_validation_per_chunk() -> None:
+    quick = plan("quick", [5, 20, 60], 5, step_seconds=0.15)
+    assert [(run["name"], run["epochs"], run["steps"], run["budgets"]) for run in quick] == [
+        ("quick-5min", 1, 2000, [5]), ("quick-20min", 4, 2000, [20]), ("quick-60min", 12, 2000, [60])]  # fmt: skip
+    (paper,) = plan("paper", [5, 20, 60], 5, step_seconds=0.3)
+    assert (paper["epochs"], paper["steps"], paper["budgets"]) == (12, 1000, [5, 20, 60])
+    assert paper["extra"] == ["--rampdown-fraction", "0"]  # constant lr: its first steps are the paper's
+
+
+def test_a_recorded_run_is_skipped_only_with_the_same_plan() -> None:
+    quick = plan("quick", [5, 20], 5, step_seconds=0.15)
+    record = json.loads(json.dumps({"runs": {"quick-5min": {"plan": quick[0], "metrics": []}}}))  # as a later session reads it back
+    assert recorded(quick[0], record["runs"]) and not recorded(quick[1], record["runs"])
+    remeasured = plan("quick", [5, 20], 5, step_seconds=0.14)
+    assert not recorded(remeasured[0], record["runs"])  # another step time means other step counts: trained again
