@@ -1,6 +1,6 @@
 """Quality per CPU-minute: Kodak σ=25 PSNR of the ``quick`` and ``paper`` presets after 5, 20 and 60 minutes of training.
 
-    python benchmarks/quality_per_minute.py [--minutes 5,20,60] [--presets quick,paper] [--data-root ../shared/datasets]
+    python benchmarks/quality_per_minute.py [--minutes 5,20,60] [--presets quick,paper] [--data-root ../shared/datasets] [--report]
 
 This is what a CPU user experiences. Phase 1 measures each preset's training
 step (its batch and crop, the default precision, synthetic batches) with
@@ -87,15 +87,19 @@ def main() -> None:
     parser.add_argument("--data-root", default="data")
     parser.add_argument("--work", type=Path, default=Path("runs/quality_per_minute"))
     parser.add_argument("--remeasure", action="store_true", help="measure the step times again (runs planned from the old ones are retrained)")
+    parser.add_argument("--report", action="store_true", help="rewrite the table and curve from the recorded runs; train nothing")
     args = parser.parse_args()
     minutes, presets = sorted(int(m) for m in args.minutes.split(",")), args.presets.split(",")
     record_file = RESULTS / "quality_per_minute.json"
     record = json.loads(record_file.read_text()) if record_file.is_file() else {}
     measured = {} if args.remeasure else record.get("step_seconds", {})
-    if missing := [p for p in presets if p not in measured]:
+    if missing := [p for p in presets if p not in measured and not args.report]:
         measured |= measure_step_seconds(missing)
     finished = record.get("runs", {})
     chunk = math.gcd(*minutes)  # minutes per epoch: one validation each
+    if args.report:
+        report(finished, measured, presets, minutes, chunk)
+        return
     for preset in presets:
         for run in plan(preset, minutes, chunk, measured[preset]):
             if recorded(run, finished):
