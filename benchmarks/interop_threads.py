@@ -17,23 +17,22 @@ Writes benchmarks/results/interop_threads.{json,md}.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 import numpy as np
 
 from benchmark_results import write_results
 from noise2noise_keras.environment import collect_environment
-from throughput import PROFILE_STEPS, SHAPES, run_child
+from throughput import PRIMITIVE_CLASSES, PROFILE_STEPS, SHAPES, run_child
 
 SETTINGS = {"default": {}, "inter-op 1": {"TF_NUM_INTEROP_THREADS": "1"}}
-KINDS = ("forward_training", "backward_data", "backward_weights")
 
 
-def propagation_ms(profile: dict[str, Any]) -> dict[str, float]:
-    """oneDNN convolution time per step by propagation kind, and every primitive together."""
-    rows = profile["primitives"]
-    sums = {kind: sum(r["ms_per_step"] for r in rows if r["primitive"] == "convolution" and r["propagation"] == kind) for kind in KINDS}
-    return {**sums, "all primitives": sum(r["ms_per_step"] for r in rows), "step (wall, verbose on)": profile["median_s"] * 1000}
+def profile_ms(framework: str, environment: dict[str, str]) -> dict[str, float]:
+    """One oneDNN-verbose child at the first shape: ms per step by kind of primitive, and the step's wall time."""
+    batch, crop = SHAPES[0]
+    profile = run_child("onednn_profile", {"ONEDNN_VERBOSE": "1", **environment}, framework=framework, batch=batch, crop=crop, steps=PROFILE_STEPS)
+    by_class = {name: sum(row["ms_per_step"] for row in profile["primitives"] if select(row)) for name, select in PRIMITIVE_CLASSES.items()}
+    return {**by_class, "step (wall, verbose on)": profile["median_s"] * 1000}
 
 
 def main() -> None:
@@ -47,9 +46,7 @@ def main() -> None:
             for name, environment in SETTINGS.items():
                 row = run_child("keras_training", environment, precision="auto", xla=False, feed="synthetic", data_root="", batch=batch, crop=crop, steps=args.steps)
                 steps[f"{batch}x{crop} {name}"].append(row["median_s"])
-    profiles = {name: propagation_ms(run_child("onednn_profile", {"ONEDNN_VERBOSE": "1", **environment}, framework="keras", batch=SHAPES[0][0], crop=SHAPES[0][1], steps=PROFILE_STEPS))
-                for name, environment in SETTINGS.items()}  # fmt: skip
-    profiles["PyTorch best"] = propagation_ms(run_child("onednn_profile", {"ONEDNN_VERBOSE": "1"}, framework="torch", batch=SHAPES[0][0], crop=SHAPES[0][1], steps=PROFILE_STEPS))
+    profiles = {name: profile_ms("keras", environment) for name, environment in SETTINGS.items()} | {"PyTorch best": profile_ms("torch", {})}
     environment = collect_environment()
     lines = [
         "# Inter-op threads: the default bf16 training step with TensorFlow's concurrent ops vs one op at a time",

@@ -326,6 +326,16 @@ def label(row: dict[str, Any]) -> str:
     return f"PyTorch {row['layout']}{' + bf16 autocast' if row['bf16'] else ' fp32'}"
 
 
+PRIMITIVE_CLASSES: dict[str, Callable[[dict[str, Any]], bool]] = {
+    "convolution forward": lambda row: row["primitive"] == "convolution" and row["propagation"].startswith("forward"),
+    "convolution backward data": lambda row: row["primitive"] == "convolution" and row["propagation"] == "backward_data",
+    "convolution backward weights": lambda row: row["primitive"] == "convolution" and row["propagation"] == "backward_weights",
+    "reorders (layout conversions)": lambda row: row["primitive"] == "reorder",
+    "everything else in oneDNN": lambda row: row["primitive"] not in ("convolution", "reorder"),
+    "**all oneDNN primitives**": lambda row: True,
+}  # where a step's oneDNN time goes, by kind of primitive (rows of onednn_step_times)
+
+
 def profile_report(profile: dict[str, Any]) -> list[str]:
     """Markdown: where the default step's oneDNN time goes, beside PyTorch's best configuration."""
 
@@ -335,21 +345,13 @@ def profile_report(profile: dict[str, Any]) -> list[str]:
     def layer(framework: str, problem: str, propagation: str) -> float:
         return share(framework, lambda row: row["primitive"] == "convolution" and row["problem"] == problem and row["propagation"] == propagation)
 
-    classes = {
-        "convolution forward": lambda row: row["primitive"] == "convolution" and row["propagation"].startswith("forward"),
-        "convolution backward data": lambda row: row["primitive"] == "convolution" and row["propagation"] == "backward_data",
-        "convolution backward weights": lambda row: row["primitive"] == "convolution" and row["propagation"] == "backward_weights",
-        "reorders (layout conversions)": lambda row: row["primitive"] == "reorder",
-        "everything else in oneDNN": lambda row: row["primitive"] not in ("convolution", "reorder"),
-        "**all oneDNN primitives**": lambda row: True,
-    }
     batch, crop = SHAPES[0]
     lines = ["", f"## Where a training step's time goes (oneDNN verbose, batch {batch} × {crop}²)", "",
              f"oneDNN's own execution time per step (mean of {PROFILE_STEPS} steps after {WARMUP} warm-ups, `ONEDNN_VERBOSE=1`, "
              "which slows both a little): the Keras default vs PyTorch channels_last + bf16 autocast. TensorFlow runs independent "
              "primitives concurrently, so its sum can exceed the step's wall time.", "",
              "| ms per step | Keras default | PyTorch best |", "|---|---|---|"]  # fmt: skip
-    lines += [f"| {name} | {share('keras', select):.0f} | {share('torch', select):.0f} |" for name, select in classes.items()]
+    lines += [f"| {name} | {share('keras', select):.0f} | {share('torch', select):.0f} |" for name, select in PRIMITIVE_CLASSES.items()]
     lines.append(f"| step (wall, verbose on) | {profile['keras']['median_s'] * 1000:.0f} | {profile['torch']['median_s'] * 1000:.0f} |")
     weights = [row for row in profile["keras"]["primitives"] if row["primitive"] == "convolution" and row["propagation"] == "backward_weights"]
     lines += ["", "The convolution problems with the most backward-weights time in Keras, summed over the layers that share the problem "
