@@ -127,8 +127,8 @@ def report(runs: dict[str, dict], step_seconds: dict[str, float], presets: list[
     points.sort(key=lambda p: (p["preset"], p["minutes"]))
     noisy = float(next(iter(runs.values()))["metrics"][-1]["val_psnr_noisy"])
     environment = collect_environment()
-    planned = [f"{p} {m} min" for p in dict.fromkeys([*presets, *(run["preset"] for run in runs.values())]) for m in minutes]
-    missing = [label for label in planned if not any(f"{p['preset']} {p['minutes']} min" == label for p in points)]
+    done = {(p["preset"], p["minutes"]) for p in points}
+    missing = [f"{preset} {m} min" for preset in dict.fromkeys([*presets, *(run["preset"] for run in runs.values())]) for m in minutes if (preset, m) not in done]
     lines = [
         f"# Quality per CPU-minute: Kodak σ=25 after {', '.join(map(str, minutes))} minutes of Noise2Noise training",
         "",
