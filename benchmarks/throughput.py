@@ -14,7 +14,8 @@ policy, XLA setting and peak RSS), one after another in this one run:
   shapes: eager float32 NCHW, channels_last, channels_last + bfloat16 autocast;
 - the input pipeline alone (Gaussian and text noise), in images/s;
 - a oneDNN-verbose profile of the default step and of PyTorch's best at (batch 4, 256²): time per
-  propagation kind and per convolution problem, to show what bounds the default;
+  propagation kind and per convolution problem, to show what bounds the default; and a TensorFlow
+  profiler trace of the default step: time per op type and per scope (forward, backward, optimizer);
 - inference on one 768 x 512 image: Keras ``predict_on_batch`` and PyTorch, float32 and bfloat16.
 
 Warm-up steps are excluded; step times are medians over the timed steps, with
@@ -89,19 +90,36 @@ def conv_peak(dtype: str, repeats: int = 10) -> dict[str, Any]:
     return _rate(convolve, 2 * 4 * 256 * 256 * 96 * 96 * 9, repeats)
 
 
+def unet(leaky_relu: str = "fusable"):
+    """The project's U-Net, or with ``leaky_relu="keras"`` the same network with Keras' own LeakyReLU layers
+    (TensorFlow's gradient, which stops grappler fusing), for comparison."""
+    import keras
+
+    from noise2noise_keras.models import build_model
+    from noise2noise_keras.models.leaky_relu import FusableLeakyReLU
+
+    def clone(layer):
+        kind = keras.layers.LeakyReLU if isinstance(layer, FusableLeakyReLU) else type(layer)
+        return kind.from_config(layer.get_config())
+
+    model = build_model("unet")
+    return model if leaky_relu == "fusable" else keras.models.clone_model(model, clone_function=clone)
+
+
 def keras_training(
-    batch: int, crop: int, precision: str, xla: bool, feed: str, steps: int, data_root: str, step_end: Callable[[], Any] | None = None
-) -> dict[str, Any]:
+    batch: int, crop: int, precision: str, xla: bool, feed: str, steps: int, data_root: str,
+    step_end: Callable[[], Any] | None = None, leaky_relu: str = "fusable",
+) -> dict[str, Any]:  # fmt: skip
+    """Median step time of ``model.fit``; ``leaky_relu="keras"`` swaps in Keras' own LeakyReLU layers."""
     import keras
     import tensorflow as tf
 
     from noise2noise_keras.losses import build_loss
-    from noise2noise_keras.models import build_model
     from noise2noise_keras.precision import apply_precision, resolve_precision
 
     precision = resolve_precision(precision)
     apply_precision(precision)
-    model = build_model("unet")
+    model = unet(leaky_relu)
     model.compile(optimizer=keras.optimizers.Adam(3e-4), loss=build_loss("l2"), jit_compile=xla)
     if feed == "synthetic":
         rng = np.random.default_rng(0)
@@ -167,7 +185,7 @@ def torch_training(batch: int, crop: int, layout: str, bf16: bool, steps: int, s
     return _summary(seconds, batch)
 
 
-def onednn_profile(framework: str, batch: int, crop: int, steps: int) -> dict[str, Any]:
+def onednn_profile(framework: str, batch: int, crop: int, steps: int, leaky_relu: str = "fusable") -> dict[str, Any]:
     """oneDNN's own time per primitive in training steps (this child runs with ONEDNN_VERBOSE=1).
 
     Keras: the project's default precision; PyTorch: its best configuration
@@ -187,7 +205,7 @@ def onednn_profile(framework: str, batch: int, crop: int, steps: int) -> dict[st
         os.dup2(log.fileno(), 1)
         try:
             if framework == "keras":
-                timing = keras_training(batch, crop, "auto", False, "synthetic", steps, "", step_end=mark)
+                timing = keras_training(batch, crop, "auto", False, "synthetic", steps, "", step_end=mark, leaky_relu=leaky_relu)
             else:
                 timing = torch_training(batch, crop, "channels_last", True, steps, step_end=mark)
         finally:
@@ -213,12 +231,50 @@ def onednn_step_times(lines: list[str], skip: int) -> list[dict[str, Any]]:
     return sorted(({**dict(zip(names, key)), "ms_per_step": ms / len(steps)} for key, ms in totals.items()), key=lambda row: -row["ms_per_step"])
 
 
-def keras_inference(precision: str, repeats: int) -> dict[str, Any]:
-    from noise2noise_keras.models import build_model
+def op_profile(batch: int, crop: int, steps: int, leaky_relu: str = "fusable") -> dict[str, Any]:
+    """TensorFlow profiler trace of the default training step: ms per step of each op type and each top-level scope.
+
+    Summed over TensorFlow's inter-op threads (ops running at the same time
+    both count, so the sum can exceed the step), from the op events of the
+    host trace; oneDNN's own threads are inside those ops.
+    """
+    import tensorflow as tf
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    trace_dir = tempfile.mkdtemp(prefix="n2n-trace-")
+    ended = 0
+
+    def step_end() -> None:
+        nonlocal ended
+        ended += 1
+        if ended == WARMUP:
+            tf.profiler.experimental.start(trace_dir)
+        elif ended == WARMUP + steps:
+            tf.profiler.experimental.stop()
+
+    timing = keras_training(batch, crop, "auto", False, "synthetic", steps, "", step_end=step_end, leaky_relu=leaky_relu)
+    space = xplane_pb2.XSpace()
+    space.ParseFromString(next(Path(trace_dir).rglob("*.xplane.pb")).read_bytes())
+    by_type: dict[str, float] = {}
+    by_scope: dict[str, float] = {}
+    for plane in (plane for plane in space.planes if plane.name == "/host:CPU"):
+        for event in (event for line in plane.lines if line.name.startswith("tf_Compute") for event in line.events):
+            metadata = plane.event_metadata[event.metadata_id]
+            if metadata.display_name:  # TensorFlow ops: "scope/.../name:Type", display name "Type"
+                ms = event.duration_ps / 1e9 / steps
+                by_type[metadata.display_name] = by_type.get(metadata.display_name, 0.0) + ms
+                path = metadata.name.removeprefix("StatefulPartitionedCall/")  # the train function's body
+                scope = path.split("/")[0] if "/" in path else "(top level)"
+                by_scope[scope] = by_scope.get(scope, 0.0) + ms
+    ranked = lambda totals: dict(sorted(totals.items(), key=lambda item: -item[1]))  # noqa: E731
+    return {"median_s": timing["median_s"], "ms_by_type": ranked(by_type), "ms_by_scope": ranked(by_scope)}
+
+
+def keras_inference(precision: str, repeats: int, leaky_relu: str = "fusable") -> dict[str, Any]:
     from noise2noise_keras.precision import apply_precision
 
     apply_precision(precision)
-    model = build_model("unet")
+    model = unet(leaky_relu)
     image = np.random.default_rng(0).random((1, 512, 768, 3), dtype=np.float32)
     for _ in range(2):
         model.predict_on_batch(image)
@@ -271,6 +327,7 @@ def twin_check() -> dict[str, Any]:
 CHILD_FUNCTIONS = {
     "matmul": matmul_peak, "conv": conv_peak, "keras_training": keras_training, "pipeline": pipeline_alone, "torch_training": torch_training,
     "keras_inference": keras_inference, "torch_inference": torch_inference, "twin_check": twin_check, "onednn_profile": onednn_profile,
+    "op_profile": op_profile,
 }  # fmt: skip
 
 
@@ -312,6 +369,7 @@ def measure(steps: int, data_root: str) -> dict[str, Any]:
         framework: run_child("onednn_profile", {"ONEDNN_VERBOSE": "1"}, framework=framework, batch=batch, crop=crop, steps=PROFILE_STEPS)
         for framework in ("keras", "torch")
     }
+    results["op_profile"] = run_child("op_profile", batch=batch, crop=crop, steps=PROFILE_STEPS)
     results["inference"] = [
         *(run_child("keras_inference", precision=precision, repeats=steps) for precision in ("float32", "mixed_bfloat16")),
         *(run_child("torch_inference", layout=layout, bf16=bf16, repeats=steps) for layout, bf16 in (("nchw", False), ("channels_last", False), ("channels_last", True))),
@@ -366,6 +424,21 @@ def profile_report(profile: dict[str, Any]) -> list[str]:
     return lines
 
 
+def op_report(profile: dict[str, Any], rows: int = 15) -> list[str]:
+    """Markdown: the default step's time by TensorFlow op type and by scope (forward, backward, optimizer), from the TF profiler."""
+    batch, crop = SHAPES[0]
+    total = sum(profile["ms_by_type"].values())
+    lines = ["", f"## Where a training step's time goes (TensorFlow profiler, batch {batch} × {crop}²)", "",
+             f"Each TensorFlow op's wall time in the default step, ms per step over {PROFILE_STEPS} traced steps after {WARMUP} warm-ups, "
+             "summed over TensorFlow's inter-op threads (ops that overlap both count). oneDNN primitives run inside the `_MklNative*` ops. "
+             f"Step wall time while tracing: {profile['median_s'] * 1000:.0f} ms; all ops: {total:.0f} ms.", "",
+             "| scope | ms per step | share |", "|---|---|---|"]  # fmt: skip
+    lines += [f"| `{scope}` | {ms:.1f} | {ms / total * 100:.0f} % |" for scope, ms in profile["ms_by_scope"].items() if ms >= 0.05]
+    lines += ["", f"The {rows} op types with the most time:", "", "| op type | ms per step | share |", "|---|---|---|"]
+    lines += [f"| `{name}` | {ms:.1f} | {ms / total * 100:.0f} % |" for name, ms in list(profile["ms_by_type"].items())[:rows]]
+    return lines
+
+
 def write_report(results: dict[str, Any], steps: int) -> None:
     from noise2noise_keras.environment import collect_environment
     from noise2noise_keras.precision import cpu_flags
@@ -416,6 +489,7 @@ def write_report(results: dict[str, Any], steps: int) -> None:
         consumer = next(r for r in results["training"] if r.get("default") and (r["batch"], r["crop"]) == (row["batch"], row["crop"]))
         lines.append(f"| {row['noise']} | {row['batch']} × {row['crop']}² | {row['median_s']:.4f} | {row['images_per_second']:.0f} | {row['images_per_second'] / consumer['images_per_second']:.1f}× |")
     lines += profile_report(results["onednn_profile"])
+    lines += op_report(results["op_profile"])
     lines += ["", "## Inference, one 768 × 512 image", "", "| configuration | s (median) | min–max | peak RSS (GiB) |", "|---|---|---|---|"]
     for row in results["inference"]:
         name = f"Keras predict_on_batch {row['precision']}" if row["kind"] == "keras_inference" else f"PyTorch {row['layout']}{' + bf16 autocast' if row['bf16'] else ' fp32'}"

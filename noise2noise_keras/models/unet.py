@@ -17,6 +17,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from noise2noise_keras.models.leaky_relu import FusableLeakyReLU
+
 LEAKY_SLOPE = 0.1
 
 
@@ -27,7 +29,7 @@ def _conv(filters: int, name: str, gain_squared: float = 2.0) -> layers.Conv2D:
 
 def _conv_lrelu(x, filters: int, name: str):
     x = _conv(filters, name)(x)
-    return layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name=f"{name}_lrelu")(x)
+    return FusableLeakyReLU(negative_slope=LEAKY_SLOPE, name=f"{name}_lrelu")(x)
 
 
 def build_unet(channels: int = 3, name: str = "unet") -> keras.Model:
