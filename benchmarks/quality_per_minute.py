@@ -107,7 +107,9 @@ def main() -> None:
                 continue
             print(f"{run['name']}: {run['epochs']} × {run['steps']} steps", flush=True)
             metrics = train(run, preset, args.work, args.data_root)
+            starts = json.loads((args.work / run["name"] / "environment.json").read_text())["starts"]
             trained = collect_environment(trained=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            trained["git_commit"] = starts[0]["git_commit"]  # the code that trained it, not the checkout at its end
             finished[run["name"]] = {"preset": preset, "plan": run, "metrics": metrics, "environment": trained}
             report(finished, measured, presets, minutes, chunk)
 
