@@ -30,6 +30,7 @@ import argparse
 import ctypes
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -264,7 +265,7 @@ def op_profile(batch: int, crop: int, steps: int, leaky_relu: str = "fusable") -
                 ms = event.duration_ps / 1e9 / steps
                 by_type[metadata.display_name] = by_type.get(metadata.display_name, 0.0) + ms
                 path = metadata.name.removeprefix("StatefulPartitionedCall/")  # the train function's body
-                scope = path.split("/")[0] if "/" in path else "(top level)"
+                scope = re.sub(r"_\d+$", "", path.split("/")[0]) if "/" in path else "(top level)"  # TensorFlow numbers repeated scopes
                 by_scope[scope] = by_scope.get(scope, 0.0) + ms
     ranked = lambda totals: dict(sorted(totals.items(), key=lambda item: -item[1]))  # noqa: E731
     return {"median_s": timing["median_s"], "ms_by_type": ranked(by_type), "ms_by_scope": ranked(by_scope)}
@@ -424,6 +425,15 @@ def profile_report(profile: dict[str, Any]) -> list[str]:
     return lines
 
 
+SCOPES = {
+    "unet": "forward pass",
+    "gradient_tape": "backward pass (TensorFlow's gradients)",
+    "leaky_relu_gradient": "backward pass (FusableLeakyReLU's gradients)",
+    "adam": "optimizer update",
+    "compile_loss": "loss",
+}  # top-level name scopes of the train function
+
+
 def op_report(profile: dict[str, Any], rows: int = 15) -> list[str]:
     """Markdown: the default step's time by TensorFlow op type and by scope (forward, backward, optimizer), from the TF profiler."""
     batch, crop = SHAPES[0]
@@ -432,8 +442,8 @@ def op_report(profile: dict[str, Any], rows: int = 15) -> list[str]:
              f"Each TensorFlow op's wall time in the default step, ms per step over {PROFILE_STEPS} traced steps after {WARMUP} warm-ups, "
              "summed over TensorFlow's inter-op threads (ops that overlap both count). oneDNN primitives run inside the `_MklNative*` ops. "
              f"Step wall time while tracing: {profile['median_s'] * 1000:.0f} ms; all ops: {total:.0f} ms.", "",
-             "| scope | ms per step | share |", "|---|---|---|"]  # fmt: skip
-    lines += [f"| `{scope}` | {ms:.1f} | {ms / total * 100:.0f} % |" for scope, ms in profile["ms_by_scope"].items() if ms >= 0.05]
+             "| scope | what | ms per step | share |", "|---|---|---|---|"]  # fmt: skip
+    lines += [f"| `{scope}` | {SCOPES.get(scope, '')} | {ms:.1f} | {ms / total * 100:.0f} % |" for scope, ms in profile["ms_by_scope"].items() if ms >= 0.05]
     lines += ["", f"The {rows} op types with the most time:", "", "| op type | ms per step | share |", "|---|---|---|"]
     lines += [f"| `{name}` | {ms:.1f} | {ms / total * 100:.0f} % |" for name, ms in list(profile["ms_by_type"].items())[:rows]]
     return lines

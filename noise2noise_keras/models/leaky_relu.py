@@ -30,7 +30,8 @@ class FusableLeakyReLU(layers.LeakyReLU):
             activations = tf.nn.leaky_relu(features, alpha=slope)
 
             def gradient(upstream):
-                return tf.raw_ops.LeakyReluGrad(gradients=upstream, features=activations, alpha=slope)
+                with tf.name_scope("leaky_relu_gradient"):  # custom gradients get no scope of their own; profiles read this one
+                    return tf.raw_ops.LeakyReluGrad(gradients=upstream, features=activations, alpha=slope)
 
             return activations, gradient
 
