@@ -2,7 +2,8 @@
 
 ENC_CONV0..6 with 48 features and 5 max-pools, nearest-neighbour upsampling with
 concatenated skips, DEC_CONV5A..1B (96/96 ... 64/32) and a linear DEC_CONV1C.
-Leaky ReLU with slope 0.1 after every convolution but the last; weights drawn
+Leaky ReLU with slope 0.1 after every convolution but the last (``FusableLeakyReLU``:
+Keras' layer with a gradient that lets TensorFlow fuse it into the convolution); weights drawn
 from N(0, gain^2 / fan_in) with gain sqrt(2) (He) and 1 for the output layer,
 as in the official code. 991,203 parameters for 3 channels.
 
