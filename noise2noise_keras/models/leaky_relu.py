@@ -3,12 +3,13 @@
 TensorFlow's gradient of ``LeakyRelu`` reads the activation's *input* (the
 convolution + bias sum), so that sum must outlive the forward pass. Grappler's
 remapper still tries to fuse convolution + bias + leaky ReLU, then finds the
-gradient pointing at the node it removed and gives up on the whole training
-graph ("remapper failed: ... fanout '.../LeakyReluGrad' exist for missing node
-'.../BiasAdd'"): no convolution of the step is fused. The gradient can read the
-*output* instead (for a positive slope, output and input have the same sign;
-TensorFlow's ReLU gradient does the same), which leaves the sum free to fuse.
-Same values, same gradients; ``benchmarks/leaky_relu_fusion.py`` measures the gain.
+gradient pointing at the node it removed and drops its rewrites of the whole
+training graph ("remapper failed: ... fanout '.../LeakyReluGrad' exist for
+missing node '.../BiasAdd'"): every activation stays a pass of its own over
+memory. The gradient can read the *output* instead (for a positive slope,
+output and input have the same sign; TensorFlow's ReLU gradient does the
+same), which leaves the sum free to fuse. Same values, same gradients;
+``benchmarks/leaky_relu_fusion.py`` measures the gain.
 """
 
 from __future__ import annotations
