@@ -1,10 +1,10 @@
 """Inference overhead: the raw model call vs denoise() vs the whole file pipeline, on a Kodak image.
 
-    python benchmarks/inference_overhead.py [--model gaussian] [--repeats 7]
+    python benchmarks/inference_overhead.py [--model gaussian] [--repeats 15]
 
 Writes benchmarks/results/inference_overhead.{json,md}. Warm-up calls are
-excluded; medians and min/max over the repetitions are reported, all measured
-side by side in one process.
+excluded; every repetition calls each variant in turn (side by side in one
+process), and medians and min/max over the repetitions are reported.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,21 +28,24 @@ RESULTS = Path(__file__).resolve().parent / "results"
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "kodak" / "kodim05.png"
 
 
-def timed(function, repeats: int) -> dict[str, float]:
-    function()  # warm-up (graph tracing, allocator)
-    seconds = []
+def timed(functions: dict[str, Callable[[], object]], repeats: int) -> dict[str, dict[str, float]]:
+    """Median/min/max seconds of each function, called in turn within every repetition (a slow spell hits all alike)."""
+    for function in functions.values():
+        function()  # warm-up (graph tracing, allocator)
+    seconds: dict[str, list[float]] = {name: [] for name in functions}
     for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        seconds.append(time.perf_counter() - start)
-    return {"median_s": statistics.median(seconds), "min_s": min(seconds), "max_s": max(seconds)}
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            seconds[name].append(time.perf_counter() - start)
+    return {name: {"median_s": statistics.median(s), "min_s": min(s), "max_s": max(s)} for name, s in seconds.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="gaussian")
     parser.add_argument("--image", type=Path, default=KODAK)
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
     model, _ = load_denoiser(args.model)
     loaded = read_image(args.image)
@@ -52,13 +56,13 @@ def main() -> None:
         image = read_image(args.image)
         write_image(out, denoise(image.pixels, model), image)
 
-    results = {
-        "raw model call, eager (model(x))": timed(lambda: np.asarray(model(batch, training=False)), args.repeats),
-        "raw model call, graph (predict_on_batch)": timed(lambda: model.predict_on_batch(batch), args.repeats),
-        "denoise() (uint8 -> float, pad, call, crop, clip, -> uint8)": timed(lambda: denoise(loaded.pixels, model), args.repeats),
-        "file pipeline (read PNG, denoise, write PNG)": timed(pipeline, args.repeats),
-        "denoise() tiled 256": timed(lambda: denoise(loaded.pixels, model, tile=256), args.repeats),
-    }
+    results = timed({
+        "raw model call, eager (model(x))": lambda: np.asarray(model(batch, training=False)),
+        "raw model call, graph (predict_on_batch)": lambda: model.predict_on_batch(batch),
+        "denoise() (uint8 -> float, pad, call, crop, clip, -> uint8)": lambda: denoise(loaded.pixels, model),
+        "file pipeline (read PNG, denoise, write PNG)": pipeline,
+        "denoise() tiled 256": lambda: denoise(loaded.pixels, model, tile=256),
+    }, args.repeats)  # fmt: skip
     raw = min(results[name]["median_s"] for name in results if name.startswith("raw"))  # the faster raw call is the baseline
     for entry in results.values():
         entry["ratio_to_raw"] = entry["median_s"] / raw
@@ -69,7 +73,7 @@ def main() -> None:
         f"# Inference overhead ({args.image.name}, {loaded.pixels.shape[1]}x{loaded.pixels.shape[0]})",
         "",
         f"CPU: {report['environment']['cpu']} ({report['environment']['cpu_count']} cores), GPUs: {report['environment']['gpus'] or 'none'}; "
-        f"{args.repeats} repetitions after one warm-up.",
+        f"{args.repeats} repetitions after one warm-up, each calling every variant in turn.",
         "",
         "| what | median (s) | min–max (s) | ratio to the faster raw call |",
         "|---|---|---|---|",
