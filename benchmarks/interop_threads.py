@@ -5,7 +5,7 @@
 TensorFlow runs independent ops of a step at the same time (its inter-op
 pool has one thread per core unless ``TF_NUM_INTEROP_THREADS`` says
 otherwise), so on 2 cores two oneDNN primitives can share them. The
-oneDNN-verbose profile in throughput.md gives the Keras default 2.2x
+oneDNN-verbose profile in throughput.md gives the Keras default about twice
 PyTorch's backward-weights time for the same problems and kernels; a
 primitive stretched by a neighbour would look exactly like that. This
 measures both settings in alternating child processes (``throughput.py``'s

@@ -3,8 +3,9 @@
     python benchmarks/leaky_relu_fusion.py [--rounds 3] [--steps 10]
 
 With Keras' layer, TensorFlow's LeakyRelu gradient keeps each convolution +
-bias sum alive for the backward pass; grappler's remapper then fails on the
-whole training graph and fuses nothing (see ``noise2noise_keras/models/leaky_relu.py``).
+bias sum alive for the backward pass; grappler's remapper then fails and drops
+its rewrites of the whole training graph, so every leaky ReLU stays an op of
+its own (see ``noise2noise_keras/models/leaky_relu.py``).
 This times both layers in alternating child processes (``throughput.py``'s
 children: synthetic tensors, XLA off, warm-up excluded) at both of its shapes,
 in the default precision and in float32, inference on a 768 x 512 image in
@@ -20,8 +21,7 @@ import numpy as np
 
 from benchmark_results import write_results
 from noise2noise_keras.environment import collect_environment
-from side_by_side import Setting, alternating_steps, op_profile, op_types_table, profile_ms, profiles_table, steps_table
-from throughput import run_child
+from side_by_side import Setting, alternating, alternating_steps, op_profile, op_types_table, profile_ms, profiles_table, steps_table
 
 SETTINGS = {
     "FusableLeakyReLU": Setting(arguments={"leaky_relu": "fusable"}),
@@ -31,24 +31,13 @@ PRECISIONS = ["auto", "float32"]
 INFERENCE_PRECISIONS = ["mixed_bfloat16", "float32"]
 
 
-def alternating_inference(rounds: int, repeats: int) -> dict[str, list[float]]:
-    """Median s of ``predict_on_batch`` on one 768 x 512 image per child, keyed ``"{precision} {setting}"``, one per round."""
-    times: dict[str, list[float]] = {}
-    for _ in range(rounds):
-        for precision in INFERENCE_PRECISIONS:
-            for name, setting in SETTINGS.items():
-                row = run_child("keras_inference", precision=precision, repeats=repeats, **setting.arguments)
-                times.setdefault(f"{precision} {name}", []).append(row["median_s"])
-    return times
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="alternations of the two layers per shape and precision")
     parser.add_argument("--steps", type=int, default=10, help="timed steps per child")
     args = parser.parse_args()
     steps = alternating_steps(SETTINGS, PRECISIONS, args.rounds, args.steps)
-    inference = alternating_inference(args.rounds, args.steps)
+    inference = alternating("keras_inference", SETTINGS, {p: {"precision": p} for p in INFERENCE_PRECISIONS}, args.rounds, repeats=args.steps)
     profiles = {name: profile_ms("keras", setting) for name, setting in SETTINGS.items()}
     op_profiles = {name: op_profile(setting) for name, setting in SETTINGS.items()}
     environment = collect_environment()

@@ -1,6 +1,6 @@
 """Two (or more) settings of the Keras training step measured side by side: alternating child processes, one table.
 
-Each setting is extra environment variables and ``keras_training`` arguments
+Each setting is extra environment variables and child arguments (e.g. ``keras_training``'s)
 for ``throughput.py``'s child processes (synthetic tensors, XLA off, warm-up
 excluded). Settings alternate within every round, so a slow spell on this
 shared machine hits all of them alike.
@@ -22,17 +22,21 @@ class Setting:
     arguments: dict[str, Any] = field(default_factory=dict)
 
 
-def alternating_steps(settings: dict[str, Setting], precisions: list[str], rounds: int, steps: int) -> dict[str, list[float]]:
-    """Median s/step of each child, keyed ``"{batch}x{crop} {precision} {setting}"``, one entry per round."""
+def alternating(kind: str, settings: dict[str, Setting], cases: dict[str, dict[str, Any]], rounds: int, **fixed: Any) -> dict[str, list[float]]:
+    """Median seconds of each ``kind`` child, keyed ``"{case} {setting}"``, one entry per round; the settings alternate within every case."""
     times: dict[str, list[float]] = {}
     for _ in range(rounds):
-        for batch, crop in SHAPES:
-            for precision in precisions:
-                for name, setting in settings.items():
-                    row = run_child("keras_training", setting.environment, precision=precision, xla=False, feed="synthetic", data_root="",
-                                    batch=batch, crop=crop, steps=steps, **setting.arguments)  # fmt: skip
-                    times.setdefault(f"{batch}x{crop} {precision} {name}", []).append(row["median_s"])
+        for case, arguments in cases.items():
+            for name, setting in settings.items():
+                row = run_child(kind, setting.environment, **fixed, **arguments, **setting.arguments)
+                times.setdefault(f"{case} {name}", []).append(row["median_s"])
     return times
+
+
+def alternating_steps(settings: dict[str, Setting], precisions: list[str], rounds: int, steps: int) -> dict[str, list[float]]:
+    """Median s/step of each training child, keyed ``"{batch}x{crop} {precision} {setting}"``, one entry per round."""
+    cases = {f"{batch}x{crop} {precision}": dict(batch=batch, crop=crop, precision=precision) for batch, crop in SHAPES for precision in precisions}
+    return alternating("keras_training", settings, cases, rounds, xla=False, feed="synthetic", data_root="", steps=steps)
 
 
 def steps_table(times: dict[str, list[float]], settings: list[str], precisions: list[str]) -> list[str]:
