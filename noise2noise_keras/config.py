@@ -109,7 +109,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # cosine^2 learning-rate ramp-down over the last 30% (ramp_down_perc=0.3 in the official config).
     "paper": dict(epochs=300, steps_per_epoch=1000, batch_size=4, crop=256, learning_rate=3e-4, rampdown_fraction=0.3, augment=False),
     # A few minutes on a 2-core CPU; tuned so `sample` training reaches >= 27 dB on Kodak sigma 25.
-    # Measured on a 2-core Intel Xeon (bf16, 2026-12-04): 113 s of training, 27.42 dB on Kodak at sigma 25 (noisy 20.44 dB).
+    # Measured on a 2-core Intel Xeon (bf16, 2026-12-04): 98 s of training, 27.40 dB on Kodak at sigma 25 (noisy 20.44 dB).
     "quick": dict(epochs=14, steps_per_epoch=50, batch_size=12, crop=96, learning_rate=1e-3, rampdown_fraction=0.5, augment=True, val_images=2),
     # Seed 000's setup: its hourglass on 32 x 32 patches, Adam at lr 0.002, batches of 1000 (MSE: the Gaussian default loss).
     "seed000": dict(arch="hourglass", epochs=10, steps_per_epoch=50, batch_size=1000, crop=32, learning_rate=2e-3, rampdown_fraction=0.0),
