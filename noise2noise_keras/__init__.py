@@ -1,7 +1,7 @@
 """noise2noise_keras: Noise2Noise (Lehtinen et al., ICML 2018) in Keras 3 on TensorFlow.
 
-Importing the package registers its losses and schedules with Keras, so
-checkpoints load with ``keras.saving.load_model``. Images are float32 in
+Importing the package registers every custom object (losses, schedules,
+layers) with Keras, so checkpoints load with ``keras.saving.load_model``. Images are float32 in
 [0, 1], shaped (N, H, W, C).
 """
 
@@ -15,6 +15,6 @@ try:
 except ImportError:  # pragma: no cover - depends on the installation
     raise ImportError("TensorFlow is not installed: run pip install -e '.[cpu]' (or '.[gpu]' on a CUDA machine).") from None
 
-from noise2noise_keras import losses, schedules  # noqa: E402,F401  (registers serializables)
+from noise2noise_keras import losses, models, schedules  # noqa: E402,F401  (registers serializables)
 
 __version__ = "0.1.0"

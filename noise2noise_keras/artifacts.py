@@ -12,12 +12,12 @@ git commit, seed, precision). Shipped models live in
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import keras
 
+from noise2noise_keras.atomic import atomic_path, write_json
 from noise2noise_keras.config import TrainConfig
 from noise2noise_keras.datasets.pairs import PAIRS
 from noise2noise_keras.errors import UserError
@@ -49,9 +49,8 @@ def export_model(run_dir: str | Path, out_dir: str | Path, checkpoint: str = "be
         keras.config.set_dtype_policy(previous)
     model.set_weights(trained.get_weights())
     out_dir.mkdir(parents=True, exist_ok=True)
-    temporary = out_dir / ".model.partial.keras"
-    model.save(temporary)
-    os.replace(temporary, out_dir / "model.keras")
+    with atomic_path(out_dir / "model.keras") as temporary:
+        model.save(temporary)
     summary_path, environment_path = run_dir / "summary.json", run_dir / "environment.json"
     description = {
         "format": FORMAT,
@@ -64,7 +63,7 @@ def export_model(run_dir: str | Path, out_dir: str | Path, checkpoint: str = "be
         "evaluations": [json.loads(p.read_text()) for p in sorted(run_dir.glob("eval/*/summary.json"))],
         "training_environment": json.loads(environment_path.read_text())["starts"] if environment_path.is_file() else None,
     }
-    (out_dir / "config.json").write_text(json.dumps(description, indent=2) + "\n")
+    write_json(out_dir / "config.json", description)
     return out_dir
 
 
@@ -79,6 +78,10 @@ def load_denoiser(spec: str | Path) -> tuple[keras.Model, dict[str, Any]]:
         return load_model(path), _run_description(path, TrainConfig.load(path / "config.json"))
     if path.is_file() and path.suffix == ".keras":
         return load_model(path), {}
+    if path.is_file():
+        raise UserError(f"{path} is not a .keras model file: pass a pretrained name, a folder from n2n export, a run directory or a .keras file.")
+    if path.is_dir():
+        raise UserError(f"{path} is a folder but neither a model folder (model.keras + config.json) nor a run directory (config.json + checkpoints/).")
     names = ", ".join(pretrained_names()) or "none shipped yet"
     raise UserError(f"No model '{spec}': pass a pretrained name ({names}), a folder from n2n export, a run directory or a .keras file.")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from noise2noise_keras.atomic import atomic_path
 from noise2noise_keras.evaluation import score_images
 from noise2noise_keras.inference import Normalization, denoise
 from noise2noise_keras.metrics import psnr_units
@@ -122,12 +124,10 @@ class EpochCSVLogger(keras.callbacks.Callback):
         row["epoch_seconds"] = time.perf_counter() - self._epoch_start
         rows = [old for old in read_metrics(self.path) if int(old["epoch"]) < row["epoch"]] + [row]
         fields = list(dict.fromkeys(key for r in rows for key in r))
-        temporary = self.path.with_name(f".{self.path.name}.tmp")
-        with open(temporary, "w", newline="") as handle:
+        with atomic_path(self.path) as temporary, open(temporary, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=fields)
             writer.writeheader()
             writer.writerows(rows)
-        os.replace(temporary, self.path)
 
 
 def read_metrics(path: Path) -> list[dict[str, str]]:
@@ -147,10 +147,15 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
 
     def __init__(self, filepath: Path, **kwargs) -> None:
         self.final_path = Path(filepath)
-        self.temporary_path = self.final_path.with_name(f".{self.final_path.stem}.tmp.keras")
+        self.temporary_path = self.final_path.with_name(f".{self.final_path.stem}.partial.keras")
         super().__init__(str(self.temporary_path), **kwargs)
 
     def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch, logs)
-        if self.temporary_path.exists():
-            os.replace(self.temporary_path, self.final_path)
+        try:
+            super().on_epoch_end(epoch, logs)
+            if self.temporary_path.exists():  # absent when this epoch is not a new best
+                os.replace(self.temporary_path, self.final_path)
+        except BaseException:
+            with contextlib.suppress(OSError):  # the previous checkpoint stays; cleaning up must not hide the error
+                self.temporary_path.unlink(missing_ok=True)
+            raise

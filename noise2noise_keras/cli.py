@@ -115,7 +115,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from noise2noise_keras.datasets.images import read_images
     from noise2noise_keras.datasets.pairs import PAIRS
     from noise2noise_keras.datasets.registry import dataset_files
-    from noise2noise_keras.evaluation import evaluate_model
+    from noise2noise_keras.evaluation import SSIM_WINDOW, evaluate_model, scorable
     from noise2noise_keras.inference import load_model
     from noise2noise_keras.noise import parse_noise
 
@@ -133,9 +133,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if spec == PAIRS:
         raise UserError(f"{args.model} was trained on your own captures: its held-out scores are in its metrics.csv; to score it on synthetic noise pass --dataset and --noise.")
     noise = parse_noise(spec)
-    images = read_images(dataset_files(dataset, "test", args.data_root))[: args.max_images]
+    images = scorable(read_images(dataset_files(dataset, "test", args.data_root)))[: args.max_images]
     if not images:
-        raise UserError(f"No readable images in '{dataset}'.")
+        raise UserError(f"No readable image of at least {SSIM_WINDOW} px on a side in '{dataset}': pass --dataset with a folder of images.")
     out_dir = args.out or reports / f"{Path(dataset).name}-{noise.spec.replace(',', '_')}"
     info = {"model": str(args.model), "checkpoint": args.checkpoint, "dataset": dataset}
     summary = evaluate_model(model, images, noise, out_dir, info, save_noisy=args.save_noisy)
@@ -157,9 +157,16 @@ def run_download(args: argparse.Namespace) -> int:
 def run_denoise(args: argparse.Namespace) -> int:
     from noise2noise_keras.denoise_files import denoise_files
 
-    written = denoise_files(args.inputs, args.output, args.model, args.tile, args.tta, args.overwrite)
-    print(f"denoised {len(written)} image(s) with model {args.model}")
-    return 0
+    report = denoise_files(args.inputs, args.output, args.model, args.tile, args.tta, args.overwrite)
+    if not report.failed:
+        print(f"denoised {len(report.written)} image(s) with model {args.model}")
+        return 0
+    if not report.written and len(report.failed) == 1:
+        raise UserError(report.failed[0][1])
+    for _, reason in report.failed:
+        print(f"failed: {reason}", file=sys.stderr)
+    total = len(report.written) + len(report.failed)
+    raise UserError(f"{len(report.failed)} of {total} image(s) failed (listed above) and were not written; the other {len(report.written)} were.")
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -243,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # the last net for reads and writes outside the paths that say more
+        print(f"error: {error.filename or 'a file'}: {error.strerror or error}; check the path, its permissions and the free space, then run the command again.", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: run the same command again to resume.", file=sys.stderr)

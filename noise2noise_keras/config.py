@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 from typing import Any
 
+from noise2noise_keras.atomic import write_json
 from noise2noise_keras.datasets.noisy import TARGETS
 from noise2noise_keras.datasets.pairs import NORMALIZATIONS, PAIRS
 from noise2noise_keras.errors import UserError
@@ -80,12 +82,15 @@ class TrainConfig:
                 raise UserError(f"--{name.replace('_', '-')} must be at least 1.")
         if self.crop < 32 or self.crop % 32:
             raise UserError(f"--crop {self.crop} must be a positive multiple of 32 (the U-Net pools 5 times).")
+        # Written as "not (valid)" so that NaN, which fails every comparison, is refused too.
         if not 0.0 <= self.rampdown_fraction <= 1.0:
-            raise UserError("--rampdown-fraction must be between 0 and 1.")
-        if self.learning_rate <= 0:
-            raise UserError("--learning-rate must be positive.")
-        if self.clip_norm < 0:
-            raise UserError("--clip-norm must be 0 (off) or positive.")
+            raise UserError(f"--rampdown-fraction {self.rampdown_fraction} must be between 0 and 1.")
+        if not 0.0 < self.learning_rate < math.inf:
+            raise UserError(f"--learning-rate {self.learning_rate} must be a positive number.")
+        if not 0.0 <= self.clip_norm < math.inf:
+            raise UserError(f"--clip-norm {self.clip_norm} must be 0 (off) or a positive number.")
+        if not (0.0 <= self.beta_1 < 1.0 and 0.0 <= self.beta_2 < 1.0 and 0.0 < self.epsilon < math.inf):
+            raise UserError(f"Adam needs 0 <= beta_1, beta_2 < 1 and epsilon > 0 (got {self.beta_1}, {self.beta_2}, {self.epsilon}).")
 
     @property
     def total_steps(self) -> int:
@@ -95,7 +100,7 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | Path) -> "TrainConfig":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,21 @@ from noise2noise_keras.plots import save_comparison_grid, save_psnr_bars
 
 TEST_SEED = 20180709  # fixed test-noise seed: every evaluation of every model sees the same noise
 EXAMPLES_IN_FIGURE = 3
+SSIM_WINDOW = 11  # tf.image.ssim's Gaussian filter: a scored image needs at least this many pixels on each side
+
+log = logging.getLogger(__name__)
+
+
+def scorable(images: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
+    """``images`` without those too small for SSIM, each skipped one named in a warning.
+
+    Checked when the images are read, so a training run learns of it before
+    its first epoch rather than from the validation after it.
+    """
+    small = [name for name, image in images if min(image.shape[:2]) < SSIM_WINDOW]
+    if small:
+        log.warning("skipping %d image(s) under %d px on a side, too small to score with SSIM: %s", len(small), SSIM_WINDOW, ", ".join(small))
+    return [(name, image) for name, image in images if min(image.shape[:2]) >= SSIM_WINDOW]
 
 
 def score_images(

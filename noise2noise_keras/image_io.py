@@ -19,7 +19,6 @@ every other format through Pillow.
 from __future__ import annotations
 
 import dataclasses
-import os
 import zlib
 from pathlib import Path
 from typing import BinaryIO
@@ -29,6 +28,7 @@ import png
 import tifffile
 from PIL import Image, ImageOps
 
+from noise2noise_keras.atomic import atomic_path, cannot_write
 from noise2noise_keras.errors import UserError
 
 # Denoising a user's own large scan is legitimate; Pillow's default bomb limit (~179 Mpx) is not ours to keep.
@@ -36,6 +36,8 @@ MAX_PIXELS = 1_000_000_000
 TIFF_SUFFIXES = (".tif", ".tiff")
 _SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
 _ICC_TAG = 34675
+_SAMPLE_FORMAT_TAG, _SIGNED_INTEGER = 339, 2  # TIFF SampleFormat: 1 unsigned, 2 signed integer, 3 float
+SIGNED_SAMPLES_MESSAGE = "holds signed integer samples: convert it to unsigned 8/16-bit or to float in [0, 1]"
 _ORIENTATION_TAG = 274  # EXIF and TIFF share it
 # EXIF orientation -> the array operation that makes the stored pixels upright (as Pillow's exif_transpose).
 _UPRIGHT = {
@@ -47,6 +49,25 @@ _UPRIGHT = {
     7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
     8: lambda a: np.rot90(a, 1),
 }
+
+
+class UnsupportedImage(ValueError):
+    """A decodable file this package refuses in every command (several frames, signed samples); says why and what to do."""
+
+
+def check_single_unsigned(image: Image.Image) -> None:
+    """The one acceptance policy of every reader: one frame, unsigned or float samples.
+
+    Animations, multi-page files and signed integers have no faithful
+    single-image meaning for a denoiser; taking the first frame or clipping
+    negative values would silently change the data.
+    """
+    frames = getattr(image, "n_frames", 1)
+    if frames > 1:
+        raise UnsupportedImage(f"holds {frames} frames (an animation or a multi-page file): save each frame as an image file of its own")
+    sample_format = getattr(image, "tag_v2", {}).get(_SAMPLE_FORMAT_TAG, ())
+    if _SIGNED_INTEGER in (sample_format if isinstance(sample_format, tuple) else (sample_format,)):
+        raise UnsupportedImage(SIGNED_SAMPLES_MESSAGE)
 
 
 @dataclasses.dataclass
@@ -65,6 +86,8 @@ def read_image(path: str | Path) -> LoadedImage:
         return _read_tiff(path) if path.suffix.lower() in TIFF_SUFFIXES else _read_with_pillow(path)
     except FileNotFoundError:
         raise UserError(f"{path} does not exist.") from None
+    except UnsupportedImage as error:
+        raise UserError(f"{path} {error}.") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, tifffile.TiffFileError, png.Error) as error:
         raise UserError(f"{path} is not a readable image ({error}).") from None
 
@@ -78,6 +101,7 @@ def upright(array: np.ndarray, orientation: int) -> np.ndarray:
 def _read_with_pillow(path: Path) -> LoadedImage:
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     with Image.open(path) as image:
+        check_single_unsigned(image)
         info = {key: image.info[key] for key in ("icc_profile", "exif", "dpi") if key in image.info}
         if image.format == "PNG" and _png_bit_depth(path) == 16:
             exif = Image.Exif()
@@ -90,6 +114,8 @@ def _read_with_pillow(path: Path) -> LoadedImage:
         if image.mode in _SIXTEEN_BIT_MODES:
             array = _pixels_in_bands(image)
             if image.mode == "I":  # 32-bit integer: holds 8- or 16-bit samples
+                if array.min(initial=0) < 0:
+                    raise UnsupportedImage(SIGNED_SAMPLES_MESSAGE)
                 array = np.clip(array, 0, 65535).astype(np.uint8 if array.max(initial=0) <= 255 else np.uint16)
             return LoadedImage(array.astype(array.dtype.newbyteorder("=")).reshape(array.shape + (1,)), None, info)
         if image.mode == "P":
@@ -129,6 +155,8 @@ def _read_png_sixteen(path: Path, info: dict, orientation: int) -> LoadedImage:
 
 def _read_tiff(path: Path) -> LoadedImage:
     with tifffile.TiffFile(path) as tiff:
+        if len(tiff.pages) > 1:
+            raise UnsupportedImage(f"holds {len(tiff.pages)} pages (a multi-page file): save each page as an image file of its own")
         series = tiff.series[0]
         array, axes = series.asarray(), series.axes
         tags = tiff.pages[0].tags
@@ -137,11 +165,13 @@ def _read_tiff(path: Path) -> LoadedImage:
     if axes[0] in "SC" and array.ndim == 3 and array.shape[0] <= 4:  # planar: samples first
         array, axes = np.moveaxis(array, 0, -1), axes[1:] + "S"
     if axes not in ("YX", "YXS"):
-        raise ValueError(f"it holds a {axes} stack of shape {array.shape}; save one 2-D image per file")
+        raise UnsupportedImage(f"holds a {axes} stack of shape {array.shape}: save one 2-D image per file")
     if array.dtype.kind == "f":
         array = array.astype(np.float32)
+    elif array.dtype.kind == "i":
+        raise UnsupportedImage(SIGNED_SAMPLES_MESSAGE)
     elif array.dtype not in (np.uint8, np.uint16):
-        raise ValueError(f"{array.dtype} samples are not supported; use uint8, uint16 or float in [0, 1]")
+        raise UnsupportedImage(f"holds {array.dtype} samples: use uint8, uint16 or float in [0, 1]")
     if array.ndim == 2:
         array = array[..., None]
     return _split_alpha(upright(array, orientation.value if orientation else 1), array.shape[-1] in (2, 4), info)
@@ -167,17 +197,19 @@ def write_image(path: str | Path, pixels: np.ndarray, like: LoadedImage) -> None
         raise UserError(f"Cannot write {path}: the folder {path.parent} does not exist.")
     channels = pixels if like.alpha is None else np.concatenate([pixels, like.alpha[..., None]], axis=-1)
     suffix = path.suffix.lower()
-    temporary = path.with_name(f".{path.stem}.partial{path.suffix}")
     try:
-        if suffix in TIFF_SUFFIXES:
-            _write_tiff(temporary, channels, like)
-        elif suffix == ".png" and channels.dtype in (np.uint8, np.uint16):
-            _write_png(temporary, channels, like.info)
-        else:
-            _write_with_pillow(temporary, path, channels, like)
-        os.replace(temporary, path)
-    except (OSError, ValueError, KeyError) as error:
-        temporary.unlink(missing_ok=True)
+        with atomic_path(path) as temporary:
+            if suffix in TIFF_SUFFIXES:
+                _write_tiff(temporary, channels, like)
+            elif suffix == ".png" and channels.dtype in (np.uint8, np.uint16):
+                _write_png(temporary, channels, like.info)
+            else:
+                _write_with_pillow(temporary, path, channels, like)
+    except OSError as error:
+        if error.errno is None:  # Pillow's "cannot write mode ... as ..." carries no errno
+            raise UserError(f"Cannot write {path} ({error}): choose an output format such as .png or .tif.") from None
+        raise cannot_write(error, path, "run the command again (written files are kept; pass --overwrite or another -o)") from None
+    except (ValueError, KeyError) as error:
         raise UserError(f"Cannot write {path} ({error}): choose an output format such as .png or .tif.") from None
 
 

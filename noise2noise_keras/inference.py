@@ -18,6 +18,7 @@ integer in memory, so a 20000 x 20000 RGB photo costs its two uint8 copies
 from __future__ import annotations
 
 import dataclasses
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -87,14 +88,35 @@ def _windows(height: int, width: int, tile: int, margin: int) -> Iterator[tuple[
             yield slice(y0, y1), slice(x0, x1), slice(top, min(top + tile, height)), slice(left, min(left + tile, width))
 
 
-def _float_window(image: np.ndarray, rows: slice, cols: slice, pad_mode: str, normalization: Normalization) -> np.ndarray:
+def count_missing(pixels: np.ndarray) -> int:
+    """Number of non-finite values (NaN, ±inf) in ``pixels``; integer images have none."""
+    return int(pixels.size - np.count_nonzero(np.isfinite(pixels))) if pixels.dtype.kind == "f" else 0
+
+
+def _fill_values(image: np.ndarray) -> np.ndarray:
+    """Per-channel mean of the finite values: what missing (non-finite) pixels are given for the network."""
+    finite = np.isfinite(image)
+    if not finite.any():
+        raise UserError("Every value of the image is NaN or infinite: there is nothing to denoise.")
+    overall = float(image.mean(where=finite))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_channel = image.mean(axis=(0, 1), where=finite)
+    return np.where(np.isfinite(per_channel), per_channel, overall).astype(np.float32)
+
+
+def _float_window(image: np.ndarray, rows: slice, cols: slice, pad_mode: str, normalization: Normalization, fill: np.ndarray | None = None) -> np.ndarray:
     """Rows/cols of ``image`` in model units (float32), reflect-padded where they run past the bottom/right edge.
 
     Equal to the same window of the whole padded image: windows past an edge
-    always start at least TILE_MARGIN (> 31) pixels before it.
+    always start at least TILE_MARGIN (> 31) pixels before it. Non-finite
+    values become ``fill`` (model units) when it is given.
     """
     height, width = image.shape[:2]
     window = normalization.to_units(image[rows.start : min(rows.stop, height), cols.start : min(cols.stop, width)])
+    if fill is not None:
+        missing = ~np.isfinite(window)
+        if missing.any():
+            np.copyto(window, np.broadcast_to(fill, window.shape), where=missing)
     pad = ((0, rows.stop - min(rows.stop, height)), (0, cols.stop - min(cols.stop, width)), (0, 0))
     return np.pad(window, pad, mode=pad_mode) if pad[0][1] or pad[1][1] else window
 
@@ -145,6 +167,11 @@ def denoise(
     ``image`` itself (when it is uint8, uint16 or float32), so a huge image
     costs its own memory once, not twice: each tile row's result is held back
     until no later tile reads those pixels as context.
+
+    Non-finite values of a float image (NaN, ±inf: masked pixels in
+    microscopy data) are treated as missing: the network sees the channel's
+    mean of the finite values there, and the output keeps the original
+    non-finite value at the same positions, so they never spread.
     """
     image = np.asarray(image)
     if image.dtype.kind not in "uf":
@@ -170,19 +197,24 @@ def denoise(
     low, high = (0, np.iinfo(image.dtype).max) if integer else (-np.inf, np.inf)
     dtype = image.dtype if integer else np.dtype(np.float32)
     output = image if in_place and image.dtype == dtype and image.flags.writeable else np.empty(image.shape, dtype=dtype)
+    missing = ~np.isfinite(image) if count_missing(image) else None
+    missing_values = image[missing] if missing is not None else None
+    fill = normalization.to_units(_fill_values(image)) if missing is not None else None
     predict = _predictor(model, tta, gray_through_rgb)
     tiles = -(-height // tile) * -(-width // tile)
     pending: list[tuple[slice, slice, np.ndarray]] = []  # results not yet written: their pixels may still be context
     for rows, cols, out_rows, out_cols in tqdm(_windows(height, width, tile, margin), "tiles", tiles, leave=False, disable=not progress or tiles == 1):
         if cols.start == 0:  # a new tile row: rows above its first window are never read again
             pending = _write_finished(output, pending, below=rows.start)
-        result = predict(_float_window(image, rows, cols, pad_mode, normalization))
+        result = predict(_float_window(image, rows, cols, pad_mode, normalization, fill))
         block = result[out_rows.start - rows.start : out_rows.stop - rows.start, out_cols.start - cols.start : out_cols.stop - cols.start]
         if normalization.clip_unit_range:
             block = np.clip(block, 0.0, 1.0)
         block = block * normalization.scale + normalization.offset
         pending.append((out_rows, out_cols, np.clip(np.rint(block), low, high).astype(dtype) if integer else block))
     _write_finished(output, pending, below=height)
+    if missing is not None:
+        output[missing] = missing_values
     return output
 
 
@@ -209,7 +241,32 @@ def load_model(path: str | Path, checkpoint: str = "best") -> keras.Model:
         path = found
     elif not path.is_file():
         raise UserError(f"Model '{path}' does not exist: pass a run directory or a .keras file.")
+    if not zipfile.is_zipfile(path):
+        raise UserError(f"{path} is not a Keras model file (a .keras file is a zip archive and this one is not): pass a model saved by noise2noise_keras.")
     try:
-        return keras.saving.load_model(path, compile=False)
-    except (OSError, ValueError) as error:
-        raise UserError(f"Could not load model {path} ({error}): is it a .keras file saved by noise2noise_keras?") from None
+        model = keras.saving.load_model(path, compile=False)  # safe mode: no arbitrary code runs
+    except Exception as error:  # a foreign archive can fail anywhere inside Keras' loader; each case becomes one sentence
+        raise UserError(_load_failure(path, error)) from None
+    check_denoiser(model, path)
+    return model
+
+
+def _load_failure(path: Path, error: Exception) -> str:
+    message = str(error)
+    if "safe_mode" in message or "could not be deserialized" in message:
+        return (
+            f"{path} holds Python code or objects this package does not define (for example a Lambda layer), "
+            "which are not loaded for safety: pass a model saved by noise2noise_keras."
+        )
+    first_line = message.strip().splitlines()[0] if message.strip() else type(error).__name__
+    return f"{path} could not be loaded as a Keras model ({type(error).__name__}: {first_line[:200]}): pass a .keras file saved by noise2noise_keras."
+
+
+def check_denoiser(model: keras.Model, path: str | Path) -> None:
+    """Refuse a loaded Keras model that cannot denoise images of any size: one image in, an image of as many channels out."""
+    inputs, outputs = model.inputs, model.outputs
+    shapes = f"input {tuple(model.input_shape) if len(inputs) == 1 else len(inputs)}, output {tuple(model.output_shape) if len(outputs) == 1 else len(outputs)}"
+    if len(inputs) != 1 or len(outputs) != 1 or len(model.input_shape) != 4 or len(model.output_shape) != 4 or model.input_shape[-1] != model.output_shape[-1]:
+        raise UserError(f"{path} is a Keras model but not an image denoiser ({shapes}; expected (None, None, None, C) in and out): pass a model trained by n2n train.")
+    if any(side is not None for side in model.input_shape[1:3]):
+        raise UserError(f"{path} only takes images of one size ({shapes}): a denoiser here must accept any size, as models trained by n2n train do.")

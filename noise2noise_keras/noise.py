@@ -334,11 +334,16 @@ def parse_noise(spec: str) -> NoiseModel:
     Raises :class:`UserError` with the valid names for anything else.
     """
     if "+" in str(spec):
-        parts = tuple(parse_noise(part) for part in str(spec).split("+"))
+        pieces = str(spec).split("+")
+        if any(not piece.strip() for piece in pieces):
+            raise UserError(f"Noise spec '{spec}' has an empty part: join complete specs with '+', e.g. gaussian,25+saltpepper,5.")
+        parts = tuple(parse_noise(piece) for piece in pieces)
         return CompositeNoise("+".join(part.name for part in parts), 0.0, 0.0, parts)
     parts = [part.strip() for part in str(spec).split(",")]
     name = parts[0].lower()
     valid = ", ".join(NOISE_KINDS)
+    if not name:
+        raise UserError(f"Noise spec '{spec}' is empty: use one of {valid}, optionally with parameters such as gaussian,25 or gaussian,0,50.")
     if name not in NOISE_KINDS:
         raise UserError(f"Unknown noise '{spec}': use one of {valid}, optionally with parameters such as gaussian,25 or gaussian,0,50.")
     kind = NOISE_KINDS[name]
@@ -353,8 +358,8 @@ def parse_noise(spec: str) -> NoiseModel:
     low, high = kind.train_range if not values else (values[0], values[-1])
     if not (np.isfinite(low) and np.isfinite(high)) or low > high or low < 0:
         raise UserError(f"Noise spec '{spec}' needs 0 <= LOW <= HIGH.")
-    if name in _PERCENT_KINDS and high > 100:
-        raise UserError(f"Noise spec '{spec}' is a percentage: use values between 0 and 100.")
+    if name in _PERCENT_KINDS and high >= 100:
+        raise UserError(f"Noise spec '{spec}' is a percentage below 100: at 100 % no pixel of the image survives, so there is nothing to learn.")
     if name == "poisson" and low <= 0:
         raise UserError(f"Noise spec '{spec}' needs lambda > 0 (larger lambda means less noise).")
     return kind.model(name, low, high)

@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from noise2noise_keras.atomic import atomic_path  # noqa: E402
 from noise2noise_keras.metrics import psnr, to_uint8  # noqa: E402
 
 
@@ -82,7 +83,8 @@ def save_figure(figure: plt.Figure, path: str | Path) -> None:
     """Write ``figure`` as a PNG atomically (a temporary file, then a rename) and close it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp.png")
-    figure.savefig(temporary, dpi=80)
-    plt.close(figure)
-    temporary.replace(path)
+    try:
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, dpi=80, format="png")
+    finally:
+        plt.close(figure)

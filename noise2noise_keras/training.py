@@ -32,6 +32,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from noise2noise_keras.atomic import cannot_write, write_json
 from noise2noise_keras.callbacks import AnnealGamma, AtomicModelCheckpoint, EpochCSVLogger, PairValidation, Validation, read_metrics
 from noise2noise_keras.config import TrainConfig
 from noise2noise_keras.datasets.images import read_images
@@ -41,7 +42,7 @@ from noise2noise_keras.datasets.registry import dataset_files
 from noise2noise_keras.distribution import any_worker_flag, build_for_multiworker, describe_devices, make_strategy, worker_info
 from noise2noise_keras.environment import collect_environment, cpu_model
 from noise2noise_keras.errors import UserError
-from noise2noise_keras.evaluation import TEST_SEED
+from noise2noise_keras.evaluation import SSIM_WINDOW, TEST_SEED, scorable
 from noise2noise_keras.losses import AnnealedL0Loss, build_loss
 from noise2noise_keras.models import build_model
 from noise2noise_keras.noise import parse_noise
@@ -82,7 +83,7 @@ def record_environment(run_dir: Path, **extra: Any) -> None:
     path = run_dir / "environment.json"
     starts = json.loads(path.read_text())["starts"] if path.is_file() else []
     starts.append(collect_environment(**extra))
-    path.write_text(json.dumps({"starts": starts}, indent=2) + "\n")
+    write_json(path, {"starts": starts})
 
 
 def backup_position(run_dir: Path) -> tuple[int, int]:
@@ -102,12 +103,31 @@ def train(
     ``strategy`` picks the ``tf.distribute`` strategy (see
     :mod:`noise2noise_keras.distribution`); only the chief worker writes files.
     Raises :class:`TrainingPreempted` after saving the state when ``stop`` is
-    requested (SIGUSR1/SIGTERM/SIGINT by default).
+    requested (SIGUSR1/SIGTERM/SIGINT by default), and :class:`UserError` when
+    the run directory cannot be written (full disk, read-only): every file in
+    it is written atomically, so the rerun resumes from the last good state.
     """
+    try:
+        return _train(config, Path(run_dir), verbose, strategy, stop)
+    except OSError as error:
+        raise cannot_write(error, run_dir, "run the same command again to resume") from None
+    except tf.errors.OpError as error:  # TensorFlow's own file writers (TensorBoard events) report this way
+        if not _is_storage_failure(error):
+            raise
+        raise UserError(
+            f"Cannot write into {run_dir} ({error.message.splitlines()[0][:200]}): free some space or choose a writable location, "
+            "then run the same command again to resume."
+        ) from None
+
+
+def _is_storage_failure(error: tf.errors.OpError) -> bool:
+    return any(sign in error.message for sign in ("No space left", "Read-only file system", "Permission denied", "Disk quota"))
+
+
+def _train(config: TrainConfig, run_dir: Path, verbose: int | str, strategy: str, stop: StopRequest | None) -> dict[str, Any]:
     distribution = make_strategy(strategy)
     worker, _ = worker_info(distribution)
     chief = worker == 0
-    run_dir = Path(run_dir)
     summary_path = run_dir / "summary.json"
     if summary_path.is_file() and (run_dir / "config.json").is_file() and TrainConfig.load(run_dir / "config.json") == config:
         log.info("%s is already complete; nothing to do", run_dir)
@@ -118,7 +138,7 @@ def train(
     data, validation, monitor, data_record = load_training_data(config, run_dir)  # every data problem surfaces before anything is written
     resuming = prepare_run_dir(config, run_dir) if chief else (run_dir / "config.json").is_file()
     if chief and data_record:
-        (run_dir / "data.json").write_text(json.dumps(data_record, indent=2) + "\n")
+        write_json(run_dir / "data.json", data_record)
 
     keras.utils.set_random_seed(config.seed)
     precision = resolve_precision(config.precision)
@@ -196,9 +216,9 @@ def load_training_data(config: TrainConfig, run_dir: Path) -> tuple[CropStream, 
         log.info("%d training scenes, %d held out for validation (%s)", len(train_scenes), len(val_scenes), ", ".join(record["val_scenes"]))
         return data, validation, "val_psnr" if validation.has_clean else "val_n2n_loss", record
     train_images = [image for _, image in read_images(dataset_files(config.dataset, "train", config.data_root))]
-    val_images = read_images(dataset_files(config.val_dataset, "test", config.data_root))[: config.val_images]
+    val_images = scorable(read_images(dataset_files(config.val_dataset, "test", config.data_root)))[: config.val_images]
     if not val_images:
-        raise UserError(f"No readable validation images in '{config.val_dataset}': pass --val-dataset with a folder of images.")
+        raise UserError(f"No readable validation image of at least {SSIM_WINDOW} px on a side in '{config.val_dataset}': pass --val-dataset with a folder of images.")
     data = NoisyDataset(train_images, parse_noise(config.noise), config.target, config.crop, config.augment, config.seed, target_mask=config.loss == "masked_l2")
     val_noisy = fixed_noise([image for _, image in val_images], parse_noise(config.val_noise), TEST_SEED)
     return data, Validation(val_images, val_noisy, run_dir / "samples"), "val_psnr", None
@@ -231,7 +251,7 @@ def write_summary(run_dir: Path, config: TrainConfig, precision: str, devices: s
     summary["val_noise"] = config.val_noise
     summary["train_seconds_this_start"] = seconds_this_start
     summary["train_seconds_total"] = sum(float(row["epoch_seconds"]) for row in metrics)
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_json(run_dir / "summary.json", summary)
     return summary
 
 

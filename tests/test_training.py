@@ -111,6 +111,10 @@ def test_folder_of_odd_and_broken_images_trains_without_traceback(tmp_path):
         (["evaluate", "NOWHERE"], "No model 'NOWHERE': pass a pretrained name"),
         (["train"], "Training needs NOISE and DATASET"),
         (["train", "gaussian", "sample", "--pairs", "EMPTY"], "either --pairs PATH or NOISE DATASET"),
+        (["train", "gaussian", "sample", "--learning-rate", "nan"], "--learning-rate nan must be a positive number"),
+        (["train", "gaussian", "sample", "--clip-norm", "inf"], "--clip-norm inf must be"),
+        (["train", "bernoulli,100", "sample"], "nothing to learn"),
+        (["train", "gaussian+", "sample"], "has an empty part"),
     ],
 )
 def test_user_errors_are_one_sentence_and_exit_nonzero(tmp_path, args, expected):

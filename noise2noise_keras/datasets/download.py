@@ -123,15 +123,47 @@ def _offline_message(url: str, destination: Path, reason: object) -> str:
 
 
 def download_kodak(root: str | Path = "data", base_url: str | None = None, progress: bool = True) -> Path:
-    """Fetch the 24 Kodak PNGs into ``root/kodak``; returns that folder."""
+    """Fetch the 24 Kodak PNGs into ``root/kodak``; returns that folder.
+
+    A file that fails (bad checksum, HTTP error) does not stop the others:
+    every good file is kept, and the failures are listed together at the end.
+    """
     root, sums = Path(root), manifest()
+    created = _missing_folders(root / "kodak")
+    failures = []
     for name in tqdm(KODAK_NAMES, desc="kodak", unit="file", disable=not progress):
         destination, expected = root / "kodak" / name, sums[f"kodak/{name}"]
         if _verified(destination, expected):
             continue
         url = f"{base_url.rstrip('/')}/kodak/{name}" if base_url else KODAK_URL.format(name=name)
-        fetch(url, destination, expected, progress=progress)
+        try:
+            fetch(url, destination, expected, progress=progress)
+        except UserError as error:
+            failures.append((name, error))
+    if failures:
+        _remove_if_empty(created)
+        if len(failures) == 1:
+            raise failures[0][1]
+        names = ", ".join(name for name, _ in failures)
+        raise UserError(
+            f"{len(failures)} of {len(KODAK_NAMES)} Kodak files failed and were not kept ({names}), the others are verified in {root / 'kodak'}; "
+            f"the first failure: {failures[0][1]}"
+        )
     return root / "kodak"
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist yet, deepest first: what a failed download may remove."""
+    return [path for path in (folder, *folder.parents) if not path.exists()]
+
+
+def _remove_if_empty(folders: list[Path]) -> None:
+    """Remove the folders a download created, deepest first, as long as they hold nothing."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (verified files stay) or already gone
+            return
 
 
 def download_bsds300(root: str | Path = "data", base_url: str | None = None, progress: bool = True) -> Path:
@@ -141,14 +173,28 @@ def download_bsds300(root: str | Path = "data", base_url: str | None = None, pro
     if all(_verified(root / path, digest) for path, digest in members.items()):
         return root / "BSDS300"
     url = f"{base_url.rstrip('/')}/archives/BSDS300-images.tgz" if base_url else BSDS300_URL
+    created = _missing_folders(root)
+    try:
+        _fetch_and_extract_bsds300(url, root, members, progress)
+    except UserError:
+        _remove_if_empty(created)  # a first download that failed leaves no empty folder behind
+        raise
+    return root / "BSDS300"
+
+
+def _fetch_and_extract_bsds300(url: str, root: Path, members: dict[str, str], progress: bool) -> None:
+    """Fetch the archive, extract it into a staging folder, and move its images into ``root`` only if all are the originals."""
     archive = fetch(url, root / "BSDS300-images.tgz", progress=progress)
     try:
         with tempfile.TemporaryDirectory(dir=root, prefix=".bsds300-") as staging:
             _extract_safely(archive, Path(staging))
             bad = [path for path, digest in members.items() if not _verified(Path(staging) / path, digest)]
             if bad:
+                for path in bad:
+                    log.warning("BSDS300: %s differs from the original or is missing", path)
+                listed = ", ".join(Path(path).name for path in bad[:10]) + (f" and {len(bad) - 10} more, each logged above" if len(bad) > 10 else "")
                 raise UserError(
-                    f"The BSDS300 archive from {url} does not match the original images ({len(bad)} of {len(members)} differ or are missing, e.g. {bad[0]}): "
+                    f"The BSDS300 archive from {url} does not match the original images ({len(bad)} of {len(members)} differ or are missing: {listed}): "
                     "it was deleted; use the official source or a faithful mirror."
                 )
             for path in [*members, "BSDS300/iids_train.txt", "BSDS300/iids_test.txt"]:
@@ -158,7 +204,6 @@ def download_bsds300(root: str | Path = "data", base_url: str | None = None, pro
                     os.replace(source, root / path)
     finally:
         archive.unlink(missing_ok=True)
-    return root / "BSDS300"
 
 
 def _extract_safely(archive: Path, destination: Path) -> None:

@@ -3,7 +3,9 @@
 Why a module of its own: users point us at folders of whatever they have.
 Grayscale, palette, RGBA (composited on black is wrong for photos, so alpha is
 dropped), CMYK, 16-bit and EXIF-rotated files all become uint8 (H, W, 3) RGB;
-anything Pillow cannot decode is reported by name.
+anything Pillow cannot decode is reported by name, and so is what every
+command refuses (``image_io.check_single_unsigned``: several frames, signed
+samples) and, for training and scoring, NaN or infinite values.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
+
+from noise2noise_keras.image_io import SIGNED_SAMPLES_MESSAGE, UnsupportedImage, check_single_unsigned
 
 log = logging.getLogger(__name__)
 
@@ -35,21 +39,27 @@ def read_rgb(path: str | Path) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
+                check_single_unsigned(image)
                 image.load()
                 image = ImageOps.exif_transpose(image)
                 return _to_rgb8(image)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning, Image.DecompressionBombError) as error:  # UnsupportedImage too
         raise UnreadableImage(f"{path}: {error}") from None
 
 
 def _to_rgb8(image: Image.Image) -> np.ndarray:
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "I;16N"):
         array = np.asarray(image, dtype=np.float64)
+        if array.min(initial=0) < 0:
+            raise UnsupportedImage(SIGNED_SAMPLES_MESSAGE)
         scale = 65535.0 if array.max(initial=0) > 255 or image.mode.startswith("I;16") else 255.0
         gray = np.clip(np.round(array / scale * 255.0), 0, 255).astype(np.uint8)
         return np.repeat(gray[..., None], 3, axis=2)
     if image.mode == "F":
-        gray = np.clip(np.round(np.asarray(image) * 255.0), 0, 255).astype(np.uint8)
+        values = np.asarray(image)
+        if not np.isfinite(values).all():
+            raise UnsupportedImage("holds NaN or infinite values: training and evaluation need finite pixels (n2n denoise treats them as missing)")
+        gray = np.clip(np.round(values * 255.0), 0, 255).astype(np.uint8)
         return np.repeat(gray[..., None], 3, axis=2)
     if image.mode in ("RGB;16", "RGBA;16") or (image.mode == "RGB" and np.asarray(image).dtype != np.uint8):
         array = np.asarray(image, dtype=np.float64)[..., :3]

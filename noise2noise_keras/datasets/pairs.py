@@ -76,8 +76,11 @@ def find_scene_files(root: str | Path) -> list[tuple[str, list[Path], Path | Non
 
 
 def _pixels(path: Path) -> np.ndarray:
-    """Full-precision pixels without alpha (alpha is not part of the signal)."""
-    return read_image(path).pixels
+    """Full-precision pixels without alpha (alpha is not part of the signal); training needs every value finite."""
+    pixels = read_image(path).pixels
+    if pixels.dtype.kind == "f" and not np.isfinite(pixels).all():
+        raise UserError(f"{path} holds NaN or infinite values: training needs finite pixels (fill or crop the masked region; n2n denoise treats them as missing).")
+    return pixels
 
 
 def load_scenes(root: str | Path, check_alignment: bool = True) -> list[Scene]:
