@@ -34,11 +34,13 @@ def pretrained_names() -> list[str]:
     return sorted(p.name for p in PRETRAINED_DIR.iterdir() if (p / "model.keras").is_file()) if PRETRAINED_DIR.is_dir() else []
 
 
-def export_model(run_dir: str | Path, out_dir: str | Path, checkpoint: str = "best") -> Path:
-    """Write ``out_dir/model.keras`` + ``out_dir/config.json`` from a training run."""
+def export_model(run_dir: str | Path, out_dir: str | Path, checkpoint: str = "best", overwrite: bool = False) -> Path:
+    """Write ``out_dir/model.keras`` + ``out_dir/config.json`` from a training run (an existing export only with ``overwrite``)."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     if not (run_dir / "config.json").is_file():
         raise UserError(f"{run_dir} is not a run directory (no config.json): pass the folder n2n train wrote.")
+    if not overwrite and any((out_dir / name).exists() for name in ("model.keras", "config.json")):
+        raise UserError(f"{out_dir} already holds a model: pass --overwrite to replace it, or choose another folder.")
     config = TrainConfig.load(run_dir / "config.json")
     trained = load_model(run_dir, checkpoint)
     previous = keras.config.dtype_policy()
@@ -98,9 +100,13 @@ def _load_exported(folder: Path) -> tuple[keras.Model, dict[str, Any]]:
     config_path = folder / "config.json"
     if not config_path.is_file():
         raise UserError(f"Model folder {folder} has no config.json: re-create it with n2n export RUN_DIR {folder}.")
-    description = json.loads(config_path.read_text())
-    if description.get("format") != FORMAT:
-        raise UserError(f"{config_path} is not a {FORMAT} description (format {description.get('format')!r}): re-export the model.")
+    try:
+        description = json.loads(config_path.read_text())
+    except ValueError as error:
+        raise UserError(f"{config_path} is not valid JSON ({error}): re-create it with n2n export RUN_DIR {folder}.") from None
+    if not isinstance(description, dict) or description.get("format") != FORMAT:
+        found = description.get("format") if isinstance(description, dict) else type(description).__name__
+        raise UserError(f"{config_path} is not a {FORMAT} description (format {found!r}): re-export the model.")
     model = load_model(folder / "model.keras")
     if description.get("channels") != model.input_shape[-1] or description.get("data_range") != [0.0, 1.0]:
         raise UserError(

@@ -36,7 +36,7 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", choices=TARGETS, help="noisy: Noise2Noise (default); clean: Noise2Clean")
     parser.add_argument("--loss", help="l2, l1, masked_l2 or l0 (default: the paper's loss for the noise)")
     parser.add_argument("--arch", choices=sorted(ARCHITECTURES), help="unet (the paper's, default), hourglass (seed 000), unet_bn (seed 001), dsc (seed 003)")
-    parser.add_argument("--preset", default="paper", choices=sorted(PRESETS), help="paper (300k steps), quick (a few CPU minutes), seed000 / seed001 (those reports' setups)")
+    parser.add_argument("--preset", default="paper", choices=sorted(PRESETS), help="paper (300k steps), quick (a few CPU minutes), cpu (the shipped models' 30k-step recipe), seed000 / seed001 (those reports' setups)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--steps", dest="steps_per_epoch", type=int, help="steps per epoch")
     parser.add_argument("--batch-size", type=int)
@@ -172,7 +172,7 @@ def run_denoise(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from noise2noise_keras.artifacts import export_model
 
-    folder = export_model(args.run_dir, args.out, args.checkpoint)
+    folder = export_model(args.run_dir, args.out, args.checkpoint, args.overwrite)
     print(f"exported {args.run_dir} ({args.checkpoint}) to {folder}")
     return 0
 
@@ -224,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run_dir", type=Path)
     export.add_argument("out", type=Path)
     export.add_argument("--checkpoint", default="best", choices=("best", "last"))
+    export.add_argument("--overwrite", action="store_true", help="replace a model already in OUT")
     export.set_defaults(handler=run_export)
 
     download = commands.add_parser("download", help="download and verify Kodak or BSDS300")

@@ -77,6 +77,8 @@ class TrainConfig:
             raise UserError(f"Unknown architecture '{self.arch}': use one of {', '.join(ARCHITECTURES)}.")
         if self.precision not in PRECISIONS:
             raise UserError(f"Unknown precision '{self.precision}': use one of {', '.join(PRECISIONS)}.")
+        if not 0 <= self.seed < 2**32:
+            raise UserError(f"--seed {self.seed} must be between 0 and 2**32 - 1.")
         for name in ("epochs", "steps_per_epoch", "batch_size", "val_images"):
             if getattr(self, name) < 1:
                 raise UserError(f"--{name.replace('_', '-')} must be at least 1.")
@@ -105,7 +107,11 @@ class TrainConfig:
     @classmethod
     def load(cls, path: str | Path) -> "TrainConfig":
         known = {field.name for field in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in json.loads(Path(path).read_text()).items() if k in known})
+        try:
+            stored = json.loads(Path(path).read_text())
+            return cls(**{k: v for k, v in stored.items() if k in known})
+        except (ValueError, TypeError, AttributeError) as error:  # not JSON, not an object, or fields of the wrong type
+            raise UserError(f"{path} is not a valid training config ({type(error).__name__}: {str(error)[:120]}): restore it, or start a new --run-dir.") from None
 
 
 # Presets: named bundles of defaults; explicit command-line options override them.
@@ -116,6 +122,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     # A few minutes on a 2-core CPU; tuned so `sample` training reaches >= 27 dB on Kodak sigma 25.
     # Measured on a 2-core Intel Xeon (bf16, 2026-12-04): 98 s of training, 27.40 dB on Kodak at sigma 25 (noisy 20.44 dB).
     "quick": dict(epochs=14, steps_per_epoch=50, batch_size=12, crop=96, learning_rate=1e-3, rampdown_fraction=0.5, augment=True, val_images=2),
+    # The shipped models' recipe: `quick`'s batch, crop, learning rate, ramp-down and flips (which beat `paper` at equal
+    # CPU time at 5, 20 and 60 minutes: benchmarks/results/quality_per_minute.md) for 30k steps, 4 validation images.
+    "cpu": dict(epochs=100, steps_per_epoch=300, batch_size=12, crop=96, learning_rate=1e-3, rampdown_fraction=0.5, augment=True, val_images=4),
     # Seed 000's setup: its hourglass on 32 x 32 patches, Adam at lr 0.002, batches of 1000 (MSE: the Gaussian default loss).
     "seed000": dict(arch="hourglass", epochs=10, steps_per_epoch=50, batch_size=1000, crop=32, learning_rate=2e-3, rampdown_fraction=0.0),
     # Seed 001's best setting: its BatchNorm U-Net on 32 x 32 patches, batch 32, lr 1e-3, flips (MSE: the Gaussian default); 10 epochs (its 10-minute limit).

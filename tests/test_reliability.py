@@ -7,6 +7,7 @@ The full-disk and read-only cases use real tmpfs mounts (the tests run as root i
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ import tifffile
 from PIL import Image
 
 import noise2noise_keras  # noqa: F401
+from noise2noise_keras.config import TrainConfig
 from noise2noise_keras.datasets.download import download_kodak
 from noise2noise_keras.datasets.images import UnreadableImage, read_rgb
 from noise2noise_keras.errors import UserError
@@ -272,6 +274,24 @@ def test_foreign_and_broken_model_files_are_one_accurate_sentence(tmp_path):
         result = n2n("denoise", tmp_path / "x.png", "--model", tmp_path / name)
         assert_one_sentence_error(result, expected, name)
         assert "File not found" not in result.stderr
+    assert not (tmp_path / "x_denoised.png").exists()
+
+
+def test_broken_records_and_existing_exports_are_one_sentence(model_file, tmp_path):
+    photo(tmp_path / "x.png")
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    shutil.copy(model_file, run / "checkpoints" / "best.keras")
+    TrainConfig(noise="gaussian", dataset="sample").save(run / "config.json")
+    assert n2n("export", run, tmp_path / "exported").returncode == 0
+    assert_one_sentence_error(n2n("export", run, tmp_path / "exported"), "already holds a model", "--overwrite")
+    assert n2n("export", run, tmp_path / "exported", "--overwrite").returncode == 0
+
+    (tmp_path / "exported" / "config.json").write_text("{truncated")
+    assert_one_sentence_error(n2n("denoise", tmp_path / "x.png", "--model", tmp_path / "exported"), "is not valid JSON")
+    (run / "config.json").write_text('["not", "a", "config"]')
+    assert_one_sentence_error(n2n("denoise", tmp_path / "x.png", "--model", run), "is not a valid training config")
+    assert_one_sentence_error(n2n("evaluate", run, "--dataset", tmp_path, "--noise", "gaussian,25"), "is not a valid training config")
     assert not (tmp_path / "x_denoised.png").exists()
 
 

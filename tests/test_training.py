@@ -115,6 +115,7 @@ def test_folder_of_odd_and_broken_images_trains_without_traceback(tmp_path):
         (["train", "gaussian", "sample", "--clip-norm", "inf"], "--clip-norm inf must be"),
         (["train", "bernoulli,100", "sample"], "nothing to learn"),
         (["train", "gaussian+", "sample"], "has an empty part"),
+        (["train", "gaussian", "sample", "--seed", "-1"], "--seed -1 must be"),
     ],
 )
 def test_user_errors_are_one_sentence_and_exit_nonzero(tmp_path, args, expected):
