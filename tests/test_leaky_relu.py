@@ -1,5 +1,7 @@
 """FusableLeakyReLU: Keras' leaky ReLU values and gradients, and a training graph grappler can fuse."""
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -32,12 +34,33 @@ def test_values_and_gradients_equal_keras_leaky_relu(dtype, slope):
     np.testing.assert_array_equal(gradient, keras_gradient)
 
 
+def onednn_rewrites_enabled() -> bool:
+    """Whether TensorFlow applies its oneDNN graph rewrites in this process.
+
+    By default it does only on CPUs with AVX-512 VNNI/BF16 or AMX (``TF_ENABLE_ONEDNN_OPTS``
+    overrides it). Only then does grappler fuse a leaky ReLU into its convolution, so only
+    then can Keras' layer make the remapper fail: on an AVX2-only CPU neither layer does.
+    """
+    from tensorflow.python.util import _pywrap_util_port  # TensorFlow's own answer; no public API says it
+
+    return bool(_pywrap_util_port.IsMklEnabled())
+
+
 @pytest.mark.parametrize("variant", ["project", "keras"])
 def test_grappler_optimizes_the_training_step_only_with_the_fusable_layer(variant, capfd):
-    """TensorFlow logs (C++, stderr) when its remapper gives up on a graph; with Keras' layer it does, on ours it must not."""
+    """TensorFlow logs (C++, stderr) when its remapper gives up on a graph; with Keras' layer it does where it fuses, on ours never."""
     model = unet("fusable" if variant == "project" else "keras")
     assert any(isinstance(layer, FusableLeakyReLU) for layer in model.layers) == (variant == "project")
     model.compile(optimizer="adam", loss="mse")
     batch = np.random.default_rng(0).random((1, 32, 32, 3), dtype=np.float32)
     model.train_on_batch(batch, batch)
-    assert (REMAPPER_FAILURE in capfd.readouterr().err) == (variant == "keras")
+    assert (REMAPPER_FAILURE in capfd.readouterr().err) == (variant == "keras" and onednn_rewrites_enabled())
+
+
+@pytest.mark.parametrize("onednn", ["0", "1"])
+def test_the_remapper_check_holds_with_onednn_rewrites_on_and_off(onednn):
+    """Both kinds of CPU on one machine: TF_ENABLE_ONEDNN_OPTS=0 is what an AVX2-only CPU gets by default."""
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"{__file__}::test_grappler_optimizes_the_training_step_only_with_the_fusable_layer"]
+    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": onednn}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env, cwd=Path(__file__).resolve().parents[1])
+    assert result.returncode == 0 and "2 passed" in result.stdout, result.stdout[-2000:]
