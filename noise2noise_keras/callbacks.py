@@ -50,8 +50,12 @@ class Validation(keras.callbacks.Callback):
         super().__init__()
         self.images, self.noisy_images, self.samples_dir = images, noisy_images, Path(samples_dir)
 
+    def score(self, model: keras.Model) -> tuple[list, list]:
+        """Per-image rows and examples for ``model``: the work of one validation, also timed by ``--minutes``."""
+        return score_images(model, self.images, self.noisy_images, progress=False)
+
     def on_epoch_end(self, epoch, logs=None):
-        rows, examples = score_images(self.model, self.images, self.noisy_images, progress=False)
+        rows, examples = self.score(self.model)
         if logs is not None:
             logs["val_psnr"] = float(np.mean([row["psnr_denoised"] for row in rows]))
             logs["val_ssim"] = float(np.mean([row["ssim_denoised"] for row in rows]))
@@ -83,8 +87,12 @@ class PairValidation(keras.callbacks.Callback):
         self.units = Normalization(0.0, 1.0, clip_unit_range=normalization["mode"] == "dtype")
         self.samples_dir = Path(samples_dir)
 
+    def score(self, model: keras.Model) -> list[np.ndarray]:
+        """The held-out captures A denoised by ``model``: the work of one validation, also timed by ``--minutes``."""
+        return [denoise(image, model, normalization=self.units) for image in self.inputs]
+
     def on_epoch_end(self, epoch, logs=None):
-        denoised = [denoise(image, self.model, normalization=self.units) for image in self.inputs]
+        denoised = self.score(self.model)
         logs = logs if logs is not None else {}
         logs["val_n2n_loss"] = float(np.mean([np.mean((d - t) ** 2) for d, t in zip(denoised, self.targets)]))
         logs["val_n2n_loss_noisy"] = float(np.mean([np.mean((x - t) ** 2) for x, t in zip(self.inputs, self.targets)]))

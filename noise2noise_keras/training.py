@@ -19,6 +19,7 @@ epoch's remaining steps), and the data stream continues where it stopped.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -33,6 +34,7 @@ import numpy as np
 import tensorflow as tf
 
 from noise2noise_keras.atomic import cannot_write, write_json
+from noise2noise_keras.budget import budgeted, same_run, time_this_machine
 from noise2noise_keras.callbacks import AnnealGamma, AtomicModelCheckpoint, EpochCSVLogger, PairValidation, Validation, read_metrics
 from noise2noise_keras.config import TrainConfig
 from noise2noise_keras.datasets.images import read_images
@@ -129,26 +131,36 @@ def _train(config: TrainConfig, run_dir: Path, verbose: int | str, strategy: str
     worker, _ = worker_info(distribution)
     chief = worker == 0
     summary_path = run_dir / "summary.json"
-    if summary_path.is_file() and (run_dir / "config.json").is_file() and TrainConfig.load(run_dir / "config.json") == config:
+    stored = TrainConfig.load(run_dir / "config.json") if (run_dir / "config.json").is_file() else None
+    if stored is not None and same_run(stored, config):
+        config = stored  # a run with a time budget resumes with the epochs it chose
+    if summary_path.is_file() and stored == config:
         log.info("%s is already complete; nothing to do", run_dir)
         return json.loads(summary_path.read_text())
     replicas = distribution.num_replicas_in_sync
+    if config.minutes and replicas > 1:
+        raise UserError(f"--minutes times one device; with {replicas} replicas pass --epochs instead.")
     if config.batch_size % replicas:
         raise UserError(f"--batch-size {config.batch_size} is the global batch and must be divisible by the {replicas} replicas.")
     data, validation, monitor, data_record = load_training_data(config, run_dir)  # every data problem surfaces before anything is written
+    precision = resolve_precision(config.precision)
+    apply_precision(precision)
+    timing = None
+    if config.minutes and stored is None:  # a new run with a time budget: as many epochs as this machine fits
+        timing = time_this_machine(config, data.channels, iter(data.stream(config.batch_size)), validation.score)
+        config = budgeted(config, timing)
     resuming = prepare_run_dir(config, run_dir) if chief else (run_dir / "config.json").is_file()
     if chief and data_record:
         write_json(run_dir / "data.json", data_record)
 
     keras.utils.set_random_seed(config.seed)
-    precision = resolve_precision(config.precision)
-    apply_precision(precision)
     devices = describe_devices(distribution)
     log.info("training on %s, precision %s", devices, precision)
     if not tf.config.list_physical_devices("GPU"):
         log.warning("warning: no GPU found, training on the CPU (%s); on a cluster request one with --gres=gpu:1 and install tensorflow[and-cuda]", cpu_model())
     if chief:
-        record_environment(run_dir, seed=config.seed, precision=precision, resumed=resuming, strategy=strategy, devices=devices)
+        budget = {"budget_timing": dataclasses.asdict(timing)} if timing else {}
+        record_environment(run_dir, seed=config.seed, precision=precision, resumed=resuming, strategy=strategy, devices=devices, **budget)
 
     with distribution.scope():
         model = build_model(config.arch, channels=data.channels)

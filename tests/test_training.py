@@ -216,3 +216,31 @@ def test_sweep_grid_errors_are_one_sentence(photo_folder, tmp_path):
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert result.returncode == 2 and lines[-1] == expected and "Traceback" not in result.stderr
         assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.slow
+def test_a_time_budget_sets_the_epochs_from_this_machine_and_resumes_with_them(photo_folder, tmp_path):
+    run = tmp_path / "budget"
+    budget = ["--preset", "quick", "--minutes", "0.5", "--steps", "20", "--batch-size", "2", "--crop", "64", "--val-images", "1", "--precision", "float32"]
+    started = time.perf_counter()
+    result = n2n("train", "gaussian", photo_folder, "--run-dir", run, *budget)
+    elapsed = time.perf_counter() - started
+    assert result.returncode == 0, result.stderr
+    config = json.loads((run / "config.json").read_text())
+    timing = json.loads((run / "environment.json").read_text())["starts"][0]["budget_timing"]
+    per_epoch = 20 * timing["step_seconds"] + timing["epoch_overhead_seconds"]
+    assert config["minutes"] == 0.5 and config["epochs"] == max(1, int((30 - timing["setup_seconds"] - timing["tracing_seconds"]) // per_epoch))
+    assert epochs_in(run) == list(range(1, config["epochs"] + 1))
+    train_seconds = json.loads((run / "summary.json").read_text())["train_seconds_total"]
+    assert train_seconds + timing["setup_seconds"] < 30 * 1.3, (train_seconds, elapsed)  # the budget holds, validation and checkpoints included
+    again = n2n("train", "gaussian", photo_folder, "--run-dir", run, *budget)  # same command: the run is complete, nothing trains
+    assert again.returncode == 0 and "already complete" in again.stderr and epochs_in(run) == list(range(1, config["epochs"] + 1))
+
+
+def test_an_explicit_epoch_count_replaces_the_presets_time_budget():
+    from noise2noise_keras.config import make_config
+
+    assert make_config("quick").minutes == 5.0
+    assert make_config("quick", epochs=3).minutes == 0.0 and make_config("quick", epochs=3).epochs == 3
+    assert make_config("quick", epochs=3, minutes=2.0).minutes == 2.0
+    assert make_config("paper").minutes == 0.0
