@@ -20,6 +20,7 @@ import dataclasses
 import logging
 from pathlib import Path
 
+import tensorflow as tf
 from tqdm import tqdm
 
 from noise2noise_keras.artifacts import load_denoiser
@@ -121,7 +122,7 @@ def denoise_files(
             normalization = Normalization.from_description(description, loaded.pixels.dtype)  # own-data models record theirs
             loaded.pixels = denoise(loaded.pixels, network, tile=tile, tta=tta, progress=True, normalization=normalization, in_place=True)
             write_image(target, loaded.pixels, loaded)
-        except (UserError, MemoryError) as error:
+        except (UserError, MemoryError, tf.errors.ResourceExhaustedError) as error:
             reason = str(error) if isinstance(error, UserError) else f"{file} does not fit in memory: pass --tile 512 (or smaller) to denoise it in tiles."
             report.failed.append((file, reason))  # listed together at the end by the caller
             continue

@@ -219,20 +219,41 @@ def test_cli_denoise_scores_what_cli_evaluate_scores(run_dir, shared_datasets, t
     assert abs(np.mean(scores) - summary["psnr_denoised_mean"]) <= 0.01
 
 
+def notebook_images(notebook) -> list[str]:
+    kinds = ("image/png", "image/jpeg")
+    return [output for cell in notebook.cells for output in cell.get("outputs", []) if any(kind in output.get("data", {}) for kind in kinds)]
+
+
+def test_the_stored_notebook_shows_its_figures_and_stays_small():
+    """On GitHub, or opened cold, the notebook already shows every shipped model's figure, the PSNR bars and a denoised file."""
+    import nbformat
+
+    from noise2noise_keras.artifacts import pretrained_names
+    from tests.conftest import REPO
+
+    path = REPO / "notebooks" / "inference.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    assert len(notebook_images(notebook)) == len(pretrained_names()) + 2, "re-run python notebooks/run_notebook.py"
+    printed = "".join(output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", []))
+    assert all(f"{name} on " in printed for name in pretrained_names()), "re-run python notebooks/run_notebook.py"
+    assert path.stat().st_size < 1_500_000
+
+
 @pytest.mark.slow
 def test_inference_notebook_runs_headless_and_draws_its_figures(run_dir, tmp_path):
     import nbclient
     import nbformat
 
+    from noise2noise_keras.artifacts import pretrained_names
     from tests.conftest import REPO
 
     notebook = nbformat.read(REPO / "notebooks" / "inference.ipynb", as_version=4)
     parameters = next(cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", []))
-    parameters.source += f'\nMODEL = "{run_dir}"\nOUT = "{tmp_path / "figures"}"'  # offline: sample images, a test model
+    parameters.source += f'\nMODELS = [*{pretrained_names()!r}, "{run_dir}"]\nOUT = "{tmp_path / "figures"}"'  # offline: sample images
     nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(REPO / "notebooks")}}).execute()
-    assert {p.name for p in (tmp_path / "figures").iterdir()} >= {"comparison.png", "psnr_per_image.png", "own_denoised.png"}
-    shown = [output for cell in notebook.cells for output in cell.get("outputs", []) if "image/png" in output.get("data", {})]
-    assert len(shown) == 3
+    expected = {f"{name}.png" for name in pretrained_names()} | {f"{run_dir.name}.png", "psnr_per_image.png", "own_denoised.png"}
+    assert {p.name for p in (tmp_path / "figures").iterdir()} >= expected
+    assert len(notebook_images(notebook)) == len(pretrained_names()) + 1 + 2
 
 
 def test_shipped_gaussian_model_denoises_out_of_the_box(tmp_path, shared_datasets):
