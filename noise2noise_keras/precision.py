@@ -2,13 +2,17 @@
 
 ``auto`` picks ``mixed_float16`` on a GPU, ``mixed_bfloat16`` on CPUs with
 native bf16 instructions (AVX512-BF16 / AMX), where it roughly halves the step
-time, and ``float32`` elsewhere. The U-Net's output layer always computes in
+time, and ``float32`` elsewhere, including bf16 CPUs where TensorFlow's oneDNN
+kernels are switched off (``TF_ENABLE_ONEDNN_OPTS=0``): without them bf16 is
+emulated and slower than float32. That setting is also how a bf16 machine
+runs what an AVX2-only CPU runs. The U-Net's output layer always computes in
 float32, so losses and metrics stay float32.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import keras
@@ -35,7 +39,8 @@ def resolve_precision(requested: str) -> str:
         return requested
     if tf.config.list_physical_devices("GPU"):
         return "mixed_float16"
-    if cpu_flags() & {"avx512_bf16", "amx_bf16"}:
+    onednn_off = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip().lower() in ("0", "false")
+    if cpu_flags() & {"avx512_bf16", "amx_bf16"} and not onednn_off:
         return "mixed_bfloat16"
     return "float32"
 
