@@ -43,6 +43,10 @@ class TransientError(Exception):
     """A failure worth retrying: connection drop, timeout, short body, 5xx."""
 
 
+class Unreachable(UserError):
+    """The server still failed after every retry: the other files would fail alike, so a download stops here."""
+
+
 def manifest() -> dict[str, str]:
     """``relative path -> sha256`` of every Kodak and BSDS300 image (the originals')."""
     text = resources.files("noise2noise_keras.datasets").joinpath("SHA256SUMS").read_text()
@@ -75,7 +79,7 @@ def fetch(url: str, destination: Path, expected_sha256: str | None = None, retri
             break
         except TransientError as error:
             if attempt == retries:
-                raise UserError(_offline_message(url, destination, error)) from None
+                raise Unreachable(_offline_message(url, destination, error)) from None
             delay = backoff * 2**attempt
             log.warning("download of %s interrupted (%s); retrying in %.1fs", url, error, delay)
             time.sleep(delay)
@@ -127,6 +131,7 @@ def download_kodak(root: str | Path = "data", base_url: str | None = None, progr
 
     A file that fails (bad checksum, HTTP error) does not stop the others:
     every good file is kept, and the failures are listed together at the end.
+    An unreachable server stops the download at once.
     """
     root, sums = Path(root), manifest()
     created = _missing_folders(root / "kodak")
@@ -138,7 +143,10 @@ def download_kodak(root: str | Path = "data", base_url: str | None = None, progr
         url = f"{base_url.rstrip('/')}/kodak/{name}" if base_url else KODAK_URL.format(name=name)
         try:
             fetch(url, destination, expected, progress=progress)
-        except UserError as error:
+        except Unreachable:
+            _remove_if_empty(created)
+            raise
+        except UserError as error:  # this file is wrong or missing there: the others may be fine
             failures.append((name, error))
     if failures:
         _remove_if_empty(created)
