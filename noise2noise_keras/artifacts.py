@@ -21,12 +21,14 @@ from noise2noise_keras.atomic import atomic_path, write_json
 from noise2noise_keras.config import TrainConfig
 from noise2noise_keras.datasets.pairs import PAIRS
 from noise2noise_keras.errors import UserError
+from noise2noise_keras.exports import FORMATS, export_format
 from noise2noise_keras.inference import load_model
 from noise2noise_keras.models import build_model
 from noise2noise_keras.noise import parse_noise
 
 FORMAT = "noise2noise_keras.model/1"
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+EXPORTED_IO = "float32 (N, H, W, C) in model units, H and W multiples of 32, in and out; output not clipped; normalization as above"
 
 
 def pretrained_names() -> list[str]:
@@ -34,9 +36,13 @@ def pretrained_names() -> list[str]:
     return sorted(p.name for p in PRETRAINED_DIR.iterdir() if (p / "model.keras").is_file()) if PRETRAINED_DIR.is_dir() else []
 
 
-def export_model(run_dir: str | Path, out_dir: str | Path, checkpoint: str = "best", overwrite: bool = False) -> Path:
-    """Write ``out_dir/model.keras`` + ``out_dir/config.json`` from a training run (an existing export only with ``overwrite``)."""
+def export_model(run_dir: str | Path, out_dir: str | Path, checkpoint: str = "best", overwrite: bool = False, formats: tuple[str, ...] = ()) -> Path:
+    """Write ``out_dir/model.keras`` + ``out_dir/config.json`` from a training run (an existing export only with ``overwrite``),
+    plus each of ``formats`` (``savedmodel``, ``onnx``: see :mod:`noise2noise_keras.exports`)."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
+    unknown = [name for name in formats if name not in FORMATS]
+    if unknown:
+        raise UserError(f"Unknown export format {unknown[0]!r}: use {', '.join(FORMATS)}.")
     if not (run_dir / "config.json").is_file():
         raise UserError(f"{run_dir} is not a run directory (no config.json): pass the folder n2n train wrote.")
     if not overwrite and any((out_dir / name).exists() for name in ("model.keras", "config.json")):
@@ -53,6 +59,7 @@ def export_model(run_dir: str | Path, out_dir: str | Path, checkpoint: str = "be
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_dir / "model.keras") as temporary:
         model.save(temporary)
+    written = [export_format(model, out_dir, name) for name in formats]
     summary_path, environment_path = run_dir / "summary.json", run_dir / "environment.json"
     description = {
         "format": FORMAT,
@@ -60,6 +67,7 @@ def export_model(run_dir: str | Path, out_dir: str | Path, checkpoint: str = "be
         **_run_description(run_dir, config),
         "channels": int(model.input_shape[-1]),
         "checkpoint": checkpoint,
+        "other_formats": {path.name: EXPORTED_IO for path in written if path is not None},
         "train_config": config.to_dict(),
         "training_summary": json.loads(summary_path.read_text()) if summary_path.is_file() else None,
         "evaluations": [json.loads(p.read_text()) for p in sorted(run_dir.glob("eval/*/summary.json"))],

@@ -173,7 +173,7 @@ def run_denoise(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from noise2noise_keras.artifacts import export_model
 
-    folder = export_model(args.run_dir, args.out, args.checkpoint, args.overwrite)
+    folder = export_model(args.run_dir, args.out, args.checkpoint, args.overwrite, tuple(args.format or ()))
     print(f"exported {args.run_dir} ({args.checkpoint}) to {folder}")
     return 0
 
@@ -226,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("out", type=Path)
     export.add_argument("--checkpoint", default="best", choices=("best", "last"))
     export.add_argument("--overwrite", action="store_true", help="replace a model already in OUT")
+    export.add_argument("--format", action="append", choices=("savedmodel", "onnx"), help="also write a TensorFlow SavedModel (OUT/savedmodel) or ONNX (OUT/model.onnx); repeatable")
     export.set_defaults(handler=run_export)
 
     download = commands.add_parser("download", help="download and verify Kodak or BSDS300")
