@@ -28,7 +28,8 @@ from noise2noise_keras.noise import parse_noise
 
 FORMAT = "noise2noise_keras.model/1"
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
-EXPORTED_IO = "float32 (N, H, W, C) in model units, H and W multiples of 32, in and out; output not clipped; normalization as above"
+_NETWORK_ONLY = "float32 (N, H, W, C) in model units, H and W multiples of 32, in and out; output not clipped; normalization as above"
+EXPORTED_IO = {"savedmodel": _NETWORK_ONLY, "onnx": _NETWORK_ONLY, "bioimageio": "bioimage.io model package: rdf.yaml, keras_v3 weights, pixel-unit scaling"}
 
 
 def pretrained_names() -> list[str]:
@@ -59,7 +60,6 @@ def export_model(run_dir: str | Path, out_dir: str | Path, checkpoint: str = "be
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_dir / "model.keras") as temporary:
         model.save(temporary)
-    written = [export_format(model, out_dir, name) for name in formats]
     summary_path, environment_path = run_dir / "summary.json", run_dir / "environment.json"
     description = {
         "format": FORMAT,
@@ -67,12 +67,13 @@ def export_model(run_dir: str | Path, out_dir: str | Path, checkpoint: str = "be
         **_run_description(run_dir, config),
         "channels": int(model.input_shape[-1]),
         "checkpoint": checkpoint,
-        "other_formats": {path.name: EXPORTED_IO for path in written if path is not None},
         "train_config": config.to_dict(),
         "training_summary": json.loads(summary_path.read_text()) if summary_path.is_file() else None,
         "evaluations": [json.loads(p.read_text()) for p in sorted(run_dir.glob("eval/*/summary.json"))],
         "training_environment": json.loads(environment_path.read_text())["starts"] if environment_path.is_file() else None,
     }
+    written = [export_format(model, out_dir, name, description) for name in formats]
+    description["other_formats"] = {path.name: EXPORTED_IO[name] for name, path in zip(formats, written) if path is not None}
     write_json(out_dir / "config.json", description)
     return out_dir
 

@@ -226,7 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("out", type=Path)
     export.add_argument("--checkpoint", default="best", choices=("best", "last"))
     export.add_argument("--overwrite", action="store_true", help="replace a model already in OUT")
-    export.add_argument("--format", action="append", choices=("savedmodel", "onnx"), help="also write a TensorFlow SavedModel (OUT/savedmodel) or ONNX (OUT/model.onnx); repeatable")
+    export.add_argument(
+        "--format", action="append", choices=("savedmodel", "onnx", "bioimageio"),
+        help="also write a TensorFlow SavedModel (OUT/savedmodel), ONNX (OUT/model.onnx) or a bioimage.io package (OUT/bioimageio); repeatable",
+    )  # fmt: skip
     export.set_defaults(handler=run_export)
 
     download = commands.add_parser("download", help="download and verify Kodak or BSDS300")

@@ -1,4 +1,4 @@
-"""Formats beyond Keras, for deployment: a TensorFlow SavedModel and ONNX.
+"""Formats beyond Keras, for deployment: a TensorFlow SavedModel and ONNX (and a bioimage.io package, see model_zoo.py).
 
 Both hold the float32 network alone, exported with Keras' own ``model.export``:
 input and output ``(N, H, W, C)`` float32 in model units ([0, 1] for models of
@@ -14,25 +14,32 @@ import contextlib
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import keras
 
 from noise2noise_keras.errors import UserError
+from noise2noise_keras.model_zoo import write_package
 
-FORMATS = {"keras": None, "savedmodel": "savedmodel", "onnx": "model.onnx"}  # format -> what it adds to the export folder
+FORMATS = {"keras": None, "savedmodel": "savedmodel", "onnx": "model.onnx", "bioimageio": "bioimageio"}  # format -> what it adds
 
 
-def export_format(model: keras.Model, out_dir: Path, name: str) -> Path | None:
-    """Write ``model`` in format ``name`` into ``out_dir`` (atomically: staged, then renamed); returns what was written."""
+def export_format(model: keras.Model, out_dir: Path, name: str, description: dict[str, Any]) -> Path | None:
+    """Write ``model`` in format ``name`` into ``out_dir`` (atomically: staged, then renamed); returns what was written.
+
+    ``description`` is the export's config.json (the bioimage.io package takes its noise and normalisation)."""
     if FORMATS[name] is None:
         return None
     target = out_dir / FORMATS[name]
     staged = out_dir / f".{FORMATS[name]}.partial"
     _remove(staged)
     try:
-        if name == "onnx":
-            _require_onnx_converter()
-        model.export(str(staged), format="tf_saved_model" if name == "savedmodel" else "onnx", verbose=False)
+        if name == "bioimageio":
+            write_package(model, description, staged)
+        else:
+            if name == "onnx":
+                _require_onnx_converter()
+            model.export(str(staged), format="tf_saved_model" if name == "savedmodel" else "onnx", verbose=False)
         _remove(target)
         os.replace(staged, target)
     finally:
