@@ -126,7 +126,7 @@ def test_tiff_keeps_sample_type_channels_alpha_and_icc(tmp_path, dtype):
     tifffile.imwrite(tmp_path / "planar.tif", planar, photometric="rgb", planarconfig="separate")
     assert np.array_equal(read_image(tmp_path / "planar.tif").pixels, rgba[..., :3])
     tifffile.imwrite(tmp_path / "stack.tif", np.stack([rgba[..., 0]] * 5))
-    with pytest.raises(UserError, match="save one 2-D image per file"):
+    with pytest.raises(UserError, match="holds 5 pages .*save each page as an image file of its own"):
         read_image(tmp_path / "stack.tif")
 
 
@@ -194,7 +194,8 @@ def test_cli_denoises_files_and_folders_and_refuses_bad_input(run_dir, tmp_path)
         (["denoise", tmp_path / "notes"], "contains no image files"),
         (["denoise", photos / "a.jpg", "-o", tmp_path / "nowhere" / "a.png"], "does not exist"),
         (["denoise", photos / "a.jpg", "-o", photos / "a.jpg"], "Refusing to overwrite"),
-        (["denoise", photos / "a.jpg", "--model", "no-such-model"], "No model 'no-such-model'"),
+        (["denoise", photos / "tiny.png", "--model", "no-such-model"], "No model 'no-such-model'"),
+        (["denoise", photos / "a.jpg", "--model", run_dir], "already exist"),  # a_denoised.jpg, written above
     ]
     for args, expected in cases:
         result = n2n(*args, *([] if "--model" in args else ["--model", run_dir]))
