@@ -214,14 +214,30 @@ def _fetch_and_extract_bsds300(url: str, root: Path, members: dict[str, str], pr
         archive.unlink(missing_ok=True)
 
 
+class UnsafeMember(Exception):
+    """An archive member that would land outside the destination or is not a plain file or folder."""
+
+
 def _extract_safely(archive: Path, destination: Path) -> None:
     try:
         with tarfile.open(archive) as tar:
-            tar.extractall(destination, filter="data")
-    except tarfile.FilterError as error:
+            if hasattr(tarfile, "data_filter"):  # Python 3.10.12+, 3.11.4+, 3.12+
+                tar.extractall(destination, filter="data")
+            else:  # older patch releases (e.g. Debian 12's 3.11.2): the same rules, checked by hand
+                tar.extractall(destination, members=[_checked(member) for member in tar.getmembers()])
+    except (UnsafeMember, getattr(tarfile, "FilterError", UnsafeMember)) as error:
         raise UserError(f"Refusing to extract {archive.name}: it contains an unsafe member ({error}); the file was deleted.") from None
     except (tarfile.TarError, EOFError, OSError) as error:
         raise UserError(f"{archive.name} is not a readable tar.gz archive ({error}); it was deleted, so run the download again.") from None
+
+
+def _checked(member: tarfile.TarInfo) -> tarfile.TarInfo:
+    """``member`` if it is a plain file or folder with a relative path that stays inside, as the ``data`` filter demands."""
+    parts = Path(member.name).parts
+    if Path(member.name).is_absolute() or ".." in parts or not (member.isfile() or member.isdir()):
+        raise UnsafeMember(f"{member.name!r} leaves the destination or is not a plain file")
+    member.mode &= 0o755  # no set-id bits, no write for others, as the data filter does
+    return member
 
 
 def download(name: str, root: str | Path = "data", base_url: str | None = None, progress: bool = True) -> Path:
