@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import numpy as np
 
 from noise2noise_keras.errors import UserError
 from noise2noise_keras.model_zoo import write_package
@@ -39,6 +40,7 @@ def export_format(model: keras.Model, out_dir: Path, name: str, description: dic
         else:
             if name == "onnx":
                 _require_onnx_converter()
+            model(np.zeros((1, 32, 32, model.input_shape[-1]), np.float32))  # Keras exports only models that have been called
             model.export(str(staged), format="tf_saved_model" if name == "savedmodel" else "onnx", verbose=False)
         _remove(target)
         os.replace(staged, target)
