@@ -49,14 +49,7 @@ def export_model(run_dir: str | Path, out_dir: str | Path, checkpoint: str = "be
     if not overwrite and any((out_dir / name).exists() for name in ("model.keras", "config.json")):
         raise UserError(f"{out_dir} already holds a model: pass --overwrite to replace it, or choose another folder.")
     config = TrainConfig.load(run_dir / "config.json")
-    trained = load_model(run_dir, checkpoint)
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("float32")
-    try:
-        model = build_model(config.arch, channels=trained.input_shape[-1])
-    finally:
-        keras.config.set_dtype_policy(previous)
-    model.set_weights(trained.get_weights())
+    model = rebuilt(load_model(run_dir, checkpoint), config.arch, "float32")
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_dir / "model.keras") as temporary:
         model.save(temporary)
@@ -78,8 +71,31 @@ def export_model(run_dir: str | Path, out_dir: str | Path, checkpoint: str = "be
     return out_dir
 
 
-def load_denoiser(spec: str | Path) -> tuple[keras.Model, dict[str, Any]]:
-    """A model and its description from a pretrained name, an exported folder, a run directory or a .keras file."""
+def rebuilt(model: keras.Model, arch: str, policy: str) -> keras.Model:
+    """``model``'s weights in a fresh ``arch`` network built under the Keras dtype ``policy`` (its output layer stays float32)."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        fresh = build_model(arch, channels=model.input_shape[-1])
+    finally:
+        keras.config.set_dtype_policy(previous)
+    fresh.set_weights(model.get_weights())
+    return fresh
+
+
+def load_denoiser(spec: str | Path, precision: str = "float32") -> tuple[keras.Model, dict[str, Any]]:
+    """A model and its description from a pretrained name, an exported folder, a run directory or a .keras file.
+
+    ``precision`` other than float32 (e.g. ``mixed_bfloat16``) rebuilds the network under that policy when its
+    architecture is recorded (not for a bare .keras file, which stays float32).
+    """
+    model, description = _load_any(spec)
+    if precision != "float32" and description.get("arch"):
+        model = rebuilt(model, description["arch"], precision)
+    return model, description
+
+
+def _load_any(spec: str | Path) -> tuple[keras.Model, dict[str, Any]]:
     path = Path(spec)
     if str(spec) in pretrained_names():
         path = PRETRAINED_DIR / str(spec)
@@ -98,11 +114,12 @@ def load_denoiser(spec: str | Path) -> tuple[keras.Model, dict[str, Any]]:
 
 
 def _run_description(run_dir: Path, config: TrainConfig) -> dict[str, Any]:
-    """What inference needs from a run: its noise, and how pixel values map to model units."""
+    """What inference needs from a run: its architecture, its noise, and how pixel values map to model units."""
     if config.noise == PAIRS:
         data = json.loads((run_dir / "data.json").read_text())
-        return {"noise": PAIRS, "data_range": [0.0, 1.0], "normalization": data["normalization"], "scenes": {k: data[k] for k in ("train_scenes", "val_scenes")}}
-    return {"noise": parse_noise(config.noise).name, "data_range": [0.0, 1.0]}
+        scenes = {k: data[k] for k in ("train_scenes", "val_scenes")}
+        return {"arch": config.arch, "noise": PAIRS, "data_range": [0.0, 1.0], "normalization": data["normalization"], "scenes": scenes}
+    return {"arch": config.arch, "noise": parse_noise(config.noise).name, "data_range": [0.0, 1.0]}
 
 
 def _load_exported(folder: Path) -> tuple[keras.Model, dict[str, Any]]:

@@ -158,7 +158,7 @@ def run_download(args: argparse.Namespace) -> int:
 def run_denoise(args: argparse.Namespace) -> int:
     from noise2noise_keras.denoise_files import denoise_files
 
-    report = denoise_files(args.inputs, args.output, args.model, args.tile, args.tta, args.overwrite)
+    report = denoise_files(args.inputs, args.output, args.model, args.tile, args.tta, args.overwrite, args.precision)
     if not report.failed:
         print(f"denoised {len(report.written)} image(s) with model {args.model}")
         return 0
@@ -219,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     denoise.add_argument("--tile", type=int, help="tile side in pixels, a multiple of 32 (default: 512 above 4 Mpx, else whole image; 0 = never tile)")
     denoise.add_argument("--tta", action="store_true", help="average the 8 flips/rotations (8x slower)")
     denoise.add_argument("--overwrite", action="store_true", help="allow writing over an input file")
+    denoise.add_argument(
+        "--precision", default="auto", choices=("auto", "float32", "mixed_bfloat16"),
+        help="auto: bf16 on CPUs with native bf16 (2x faster, within 0.02 dB of float32 for the shipped models), else float32",
+    )  # fmt: skip
     denoise.set_defaults(handler=run_denoise)
 
     export = commands.add_parser("export", help="write a run's model as a shareable folder (model.keras + config.json)")

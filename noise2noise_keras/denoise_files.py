@@ -28,6 +28,7 @@ from noise2noise_keras.datasets.images import IMAGE_SUFFIXES, list_images
 from noise2noise_keras.errors import UserError
 from noise2noise_keras.image_io import read_image, write_image
 from noise2noise_keras.inference import Normalization, count_missing, denoise
+from noise2noise_keras.precision import inference_precision
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +107,20 @@ def output_paths(files: list[Path], output: str | Path | None, overwrite: bool) 
 
 
 def denoise_files(
-    inputs: list[str | Path], output: str | Path | None = None, model: str = "gaussian", tile: int | None = None, tta: bool = False, overwrite: bool = False
+    inputs: list[str | Path],
+    output: str | Path | None = None,
+    model: str = "gaussian",
+    tile: int | None = None,
+    tta: bool = False,
+    overwrite: bool = False,
+    precision: str = "auto",
 ) -> DenoiseReport:
-    """Denoise every input image; a failing input is reported in the result, never written, and does not stop the others."""
+    """Denoise every input image; a failing input is reported in the result, never written, and does not stop the others.
+
+    ``precision`` ``auto`` runs bf16 on CPUs with native bf16 (see :func:`precision.inference_precision`)."""
     files = expand_inputs(inputs, skip_earlier_outputs=output is None)
     targets = output_paths(files, output, overwrite)
-    network, description = load_denoiser(model)
+    network, description = load_denoiser(model, inference_precision(precision))
     report = DenoiseReport()
     for file, target in tqdm(list(zip(files, targets)), desc="denoising", unit="img", disable=len(files) < 2):
         try:

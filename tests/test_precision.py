@@ -1,5 +1,6 @@
 """``--precision auto``: bf16 only where the CPU has it and TensorFlow's oneDNN kernels run it."""
 
+import numpy as np
 import pytest
 
 from noise2noise_keras import precision
@@ -19,3 +20,31 @@ def test_auto_picks_bf16_only_with_native_bf16_and_onednn(monkeypatch, flags, on
         monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", onednn)
     assert precision.resolve_precision("auto") == expected
     assert precision.resolve_precision("float32") == "float32"
+
+
+@pytest.mark.parametrize("flags,gpu,expected", [({"avx512_bf16"}, False, "mixed_bfloat16"), ({"avx2"}, False, "float32"), ({"amx_bf16"}, True, "float32")])
+def test_denoising_picks_bf16_only_on_bf16_cpus(monkeypatch, flags, gpu, expected):
+    monkeypatch.setattr(precision, "cpu_flags", lambda: flags)
+    monkeypatch.setattr(precision.tf.config, "list_physical_devices", lambda kind: ["a GPU"] if gpu else [])  # stands in for a GPU
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    assert precision.inference_precision("auto") == expected
+    assert precision.inference_precision("float32") == "float32"
+
+
+def test_bf16_denoising_of_a_shipped_model_stays_within_its_measured_tolerance(shared_datasets):
+    """The measured claim behind `auto` (benchmarks/results/inference_precision.md), on one Kodak crop in this process."""
+    from noise2noise_keras.artifacts import load_denoiser
+    from noise2noise_keras.datasets.images import read_rgb
+    from noise2noise_keras.datasets.noisy import fixed_noise
+    from noise2noise_keras.inference import denoise
+    from noise2noise_keras.metrics import psnr
+    from noise2noise_keras.noise import parse_noise
+
+    clean = read_rgb(shared_datasets / "kodak" / "kodim23.png")[128:384, 256:512]
+    (noisy,) = fixed_noise([clean], parse_noise("gaussian,25"), 0)
+    scores = {}
+    for policy in ("float32", "mixed_bfloat16"):
+        model, _ = load_denoiser("gaussian", policy)
+        assert model.layers[3].compute_dtype == ("float32" if policy == "float32" else "bfloat16")
+        scores[policy] = psnr(clean, denoise(np.asarray(noisy), model))
+    assert abs(scores["mixed_bfloat16"] - scores["float32"]) < 0.02, scores
