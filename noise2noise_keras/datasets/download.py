@@ -196,6 +196,7 @@ def _fetch_and_extract_bsds300(url: str, root: Path, members: dict[str, str], pr
     try:
         with tempfile.TemporaryDirectory(dir=root, prefix=".bsds300-") as staging:
             _extract_safely(archive, Path(staging))
+            _make_folders_writable(Path(staging))
             bad = [path for path, digest in members.items() if not _verified(Path(staging) / path, digest)]
             if bad:
                 for path in bad:
@@ -212,6 +213,13 @@ def _fetch_and_extract_bsds300(url: str, root: Path, members: dict[str, str], pr
                     os.replace(source, root / path)
     finally:
         archive.unlink(missing_ok=True)
+
+
+def _make_folders_writable(root: Path) -> None:
+    """Give the owner write access to every extracted folder: an archive may store read-only ones, and moving
+    files out of a folder (and removing the staging tree) needs it unless one is root."""
+    for folder in [root, *(path for path in root.rglob("*") if path.is_dir())]:
+        folder.chmod(folder.stat().st_mode | 0o700)
 
 
 class UnsafeMember(Exception):
