@@ -14,6 +14,13 @@ from noise2noise_keras.datasets.download import download_bsds300, download_kodak
 from noise2noise_keras.errors import UserError
 
 
+def writable_copy(source, destination):
+    """The files of ``source`` in a new folder of our own: the shared copy is read-only (folders 0555, files 0444)."""
+    destination.mkdir(parents=True)
+    for path in source.iterdir():
+        shutil.copyfile(path, destination / path.name)
+
+
 def test_kodak_downloads_and_verifies_and_second_run_does_no_io(shared_datasets, serve, tmp_path):
     server = serve(shared_datasets)
     folder = download_kodak(tmp_path, server.base_url, progress=False)
@@ -38,7 +45,7 @@ def test_bsds300_archive_is_fetched_extracted_and_verified(shared_datasets, serv
 
 def test_interrupted_transfer_resumes_with_range(shared_datasets, serve, tmp_path):
     site = tmp_path / "site"
-    shutil.copytree(shared_datasets / "kodak", site / "kodak")
+    writable_copy(shared_datasets / "kodak", site / "kodak")
     server = serve(site)
     server.cut_after["/kodak/kodim05.png"] = 100_000
     download_kodak(tmp_path / "data", server.base_url, progress=False)
@@ -51,8 +58,7 @@ def test_interrupted_transfer_resumes_with_range(shared_datasets, serve, tmp_pat
 
 def test_checksum_mismatch_leaves_no_file_behind(shared_datasets, serve, tmp_path):
     site = tmp_path / "site"
-    shutil.copytree(shared_datasets / "kodak", site / "kodak")
-    (site / "kodak" / "kodim03.png").unlink()  # the copy may be read-only, as the shared files are
+    writable_copy(shared_datasets / "kodak", site / "kodak")
     (site / "kodak" / "kodim03.png").write_bytes(b"not the original kodim03")
     server = serve(site)
     with pytest.raises(UserError, match="Checksum mismatch.*kodim03"):
