@@ -211,7 +211,7 @@ def test_cli_denoise_scores_what_cli_evaluate_scores(run_dir, shared_datasets, t
                  "--data-root", shared_datasets, "--out", tmp_path / "eval", "--save-noisy", tmp_path / "noisy")
     assert result.returncode == 0, result.stderr
     (tmp_path / "denoised").mkdir()
-    result = n2n("denoise", tmp_path / "noisy", "-o", tmp_path / "denoised", "--model", run_dir)
+    result = n2n("denoise", tmp_path / "noisy", "-o", tmp_path / "denoised", "--model", run_dir, "--precision", "float32")  # as evaluate
     assert result.returncode == 0, result.stderr
     denoised = sorted((tmp_path / "denoised").glob("*.tif"))
     assert [p.name for p in denoised] == ["kodim01.tif", "kodim02.tif"]
