@@ -93,9 +93,8 @@ def count_missing(pixels: np.ndarray) -> int:
     return int(pixels.size - np.count_nonzero(np.isfinite(pixels))) if pixels.dtype.kind == "f" else 0
 
 
-def _fill_values(image: np.ndarray) -> np.ndarray:
-    """Per-channel mean of the finite values: what missing (non-finite) pixels are given for the network."""
-    finite = np.isfinite(image)
+def _fill_values(image: np.ndarray, finite: np.ndarray) -> np.ndarray:
+    """Per-channel mean of the ``finite`` values: what missing (non-finite) pixels are given for the network."""
     if not finite.any():
         raise UserError("Every value of the image is NaN or infinite: there is nothing to denoise.")
     overall = float(image.mean(where=finite))
@@ -197,9 +196,10 @@ def denoise(
     low, high = (0, np.iinfo(image.dtype).max) if integer else (-np.inf, np.inf)
     dtype = image.dtype if integer else np.dtype(np.float32)
     output = image if in_place and image.dtype == dtype and image.flags.writeable else np.empty(image.shape, dtype=dtype)
-    missing = ~np.isfinite(image) if count_missing(image) else None
+    finite = np.isfinite(image) if image.dtype.kind == "f" else None  # one pass over the image; integers are always finite
+    missing = ~finite if finite is not None and not finite.all() else None
     missing_values = image[missing] if missing is not None else None
-    fill = normalization.to_units(_fill_values(image)) if missing is not None else None
+    fill = normalization.to_units(_fill_values(image, finite)) if missing is not None else None
     predict = _predictor(model, tta, gray_through_rgb)
     tiles = -(-height // tile) * -(-width // tile)
     pending: list[tuple[slice, slice, np.ndarray]] = []  # results not yet written: their pixels may still be context
