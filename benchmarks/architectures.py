@@ -27,14 +27,14 @@ from pathlib import Path
 
 import keras
 import numpy as np
-
 from benchmark_results import RESULTS, write_results
+
+from noise2noise_keras.artifacts import load_denoiser
 from noise2noise_keras.datasets.images import read_images
 from noise2noise_keras.datasets.noisy import fixed_noise
 from noise2noise_keras.datasets.registry import dataset_files
 from noise2noise_keras.environment import collect_environment
 from noise2noise_keras.evaluation import TEST_SEED, score_images
-from noise2noise_keras.inference import load_model
 from noise2noise_keras.losses import build_loss
 from noise2noise_keras.metrics import psnr
 from noise2noise_keras.models import ARCHITECTURES, build_model
@@ -118,9 +118,36 @@ def epochs_and_steps(steps: int) -> tuple[int, int]:
 
 def train_keras(arch: str, steps: int, run_dir: Path, args: argparse.Namespace) -> float:
     epochs, per_epoch = epochs_and_steps(steps)
-    command = [sys.executable, "-m", "noise2noise_keras", "train", "gaussian", "bsds300", "--arch", arch, "--preset", "quick",
-               "--epochs", str(epochs), "--steps", str(per_epoch), "--batch-size", str(args.batch_size), "--crop", str(args.crop),
-               "--learning-rate", str(LEARNING_RATE), "--val-images", "2", "--seed", "0", "--data-root", str(args.data_root), "--run-dir", str(run_dir)]
+    command = [
+        sys.executable,
+        "-m",
+        "noise2noise_keras",
+        "train",
+        "gaussian",
+        "bsds300",
+        "--arch",
+        arch,
+        "--preset",
+        "quick",
+        "--epochs",
+        str(epochs),
+        "--steps",
+        str(per_epoch),
+        "--batch-size",
+        str(args.batch_size),
+        "--crop",
+        str(args.crop),
+        "--learning-rate",
+        str(LEARNING_RATE),
+        "--val-images",
+        "2",
+        "--seed",
+        "0",
+        "--data-root",
+        str(args.data_root),
+        "--run-dir",
+        str(run_dir),
+    ]
     start = time.perf_counter()
     subprocess.run(command, check=True)
     return time.perf_counter() - start
@@ -157,11 +184,11 @@ def main() -> None:
             kodak_psnr, patch_psnr, parameters = score_scratch(network, kodak, kodak_noisy), record["psnr"], record["parameters"]
         else:
             wall = train_keras(name, steps[name], work / name, args)
-            model = load_model(work / name, "last")
-            rows, _ = score_images(model, kodak, kodak_noisy, with_ssim=False, progress=False)
+            denoiser = load_denoiser(work / name, checkpoint="last")
+            rows, _ = score_images(denoiser, kodak, kodak_noisy, with_ssim=False, progress=False)
             kodak_psnr = [row["psnr_denoised"] for row in rows]
-            patch_rows, _ = score_images(model, [("patch", p) for p in patches_clean], list(patches_noisy), with_ssim=False, progress=False)
-            patch_psnr, parameters = float(np.mean([row["psnr_denoised"] for row in patch_rows])), model.count_params()
+            patch_rows, _ = score_images(denoiser, [("patch", p) for p in patches_clean], list(patches_noisy), with_ssim=False, progress=False)
+            patch_psnr, parameters = float(np.mean([row["psnr_denoised"] for row in patch_rows])), denoiser.model.count_params()
             keras.backend.clear_session()
         results[name] = {
             "parameters": int(parameters),
@@ -183,8 +210,15 @@ def report(results: dict, args: argparse.Namespace, kodak, kodak_noisy, patches_
         "patches": float(np.mean([psnr(clean, noisy) for clean, noisy in zip(patches_clean, patches_noisy)])),
     }
     environment = collect_environment()
-    budget = {"cpu_minutes_per_network": args.minutes, "batch_size": args.batch_size, "crop": args.crop, "learning_rate": LEARNING_RATE,
-              "schedule": "quick preset: Adam, cosine ramp-down over the last half", "noise": "gaussian,25 on input and target", "seed": 0}
+    budget = {
+        "cpu_minutes_per_network": args.minutes,
+        "batch_size": args.batch_size,
+        "crop": args.crop,
+        "learning_rate": LEARNING_RATE,
+        "schedule": "quick preset: Adam, cosine ramp-down over the last half",
+        "noise": "gaussian,25 on input and target",
+        "seed": 0,
+    }
     ranked = sorted(results, key=lambda name: results[name]["kodak_psnr"], reverse=True)
     lines = [
         f"# Architectures: Noise2Noise, Gaussian σ=25, {args.minutes:g} CPU minutes each",
@@ -205,7 +239,10 @@ def report(results: dict, args: argparse.Namespace, kodak, kodak_noisy, patches_
     if SCRATCH in results and "unet" in results:
         gap = results["unet"]["kodak_psnr"] - results[SCRATCH]["kodak_psnr"]
         patch_gap = results["unet"]["patches_psnr"] - results[SCRATCH]["patches_psnr"]
-        lines += ["", f"The NumPy network (seed 002's) trails the Keras U-Net by {gap:.2f} dB on Kodak and {patch_gap:.2f} dB on the patches at equal CPU time."]
+        lines += [
+            "",
+            f"The NumPy network (seed 002's) trails the Keras U-Net by {gap:.2f} dB on Kodak and {patch_gap:.2f} dB on the patches at equal CPU time.",
+        ]
     write_results("architectures", {"budget": budget, "noisy_psnr": noisy, "networks": results, "environment": environment}, lines)
     save_ranking(
         RESULTS / "architectures.png", ranked, {"Kodak": [results[n]["kodak_psnr"] for n in ranked], "32×32 patches": [results[n]["patches_psnr"] for n in ranked]},

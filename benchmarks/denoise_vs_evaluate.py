@@ -48,7 +48,20 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="n2n-denoise-vs-evaluate-"))
     folders = {name: work / name for name in ("eval", "noisy", "noisy_png", "denoised", "denoised_png")}
-    n2n("evaluate", args.model, "--dataset", "kodak", "--noise", args.noise, "--data-root", DATA_ROOT, "--out", folders["eval"], "--save-noisy", folders["noisy"])
+    n2n(
+        "evaluate",
+        args.model,
+        "--dataset",
+        "kodak",
+        "--noise",
+        args.noise,
+        "--data-root",
+        DATA_ROOT,
+        "--out",
+        folders["eval"],
+        "--save-noisy",
+        folders["noisy"],
+    )
     for name in ("noisy_png", "denoised", "denoised_png"):
         folders[name].mkdir()
     for path in sorted(folders["noisy"].glob("*.tif")):

@@ -47,14 +47,15 @@ def main() -> None:
     parser.add_argument("--image", type=Path, default=KODAK)
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
-    model, _ = load_denoiser(args.model)
+    denoiser = load_denoiser(args.model)
+    model = denoiser.model
     loaded = read_image(args.image)
     batch = loaded.pixels[None].astype(np.float32) / 255.0  # 768x512: already a multiple of 32
     out = Path(tempfile.mkdtemp()) / "out.png"
 
     def pipeline():
         image = read_image(args.image)
-        write_image(out, denoise(image.pixels, model), image)
+        write_image(out, denoiser.denoise(image.pixels), image)
 
     results = timed({
         "raw model call, eager (model(x))": lambda: np.asarray(model(batch, training=False)),

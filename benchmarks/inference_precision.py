@@ -57,11 +57,11 @@ def variants(model: keras.Model, arch: str, scratch: Path) -> dict[str, Callable
 
 
 def measure(model_name: str, images: list[tuple[str, np.ndarray]], repeats: int) -> dict:
-    model, description = load_denoiser(model_name)
-    noise = paper_test_noise(description["noise"])
+    denoiser = load_denoiser(model_name)
+    noise = paper_test_noise(denoiser.spec.noise)
     noisy = fixed_noise([image for _, image in images], noise, TEST_SEED)  # Kodak sides are multiples of 32: no padding
     with tempfile.TemporaryDirectory() as scratch:
-        calls = variants(model, description["arch"], Path(scratch))
+        calls = variants(denoiser.model, denoiser.spec.arch, Path(scratch))
         scores = {variant: [psnr(clean, call(np.asarray(x, np.float32)[None])[0]) for (_, clean), x in zip(images, noisy)] for variant, call in calls.items()}
         kodim05 = np.asarray(noisy[4], np.float32)[None]
         speed = timed({variant: (lambda call=call: call(kodim05)) for variant, call in calls.items()}, repeats)

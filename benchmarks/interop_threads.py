@@ -19,8 +19,9 @@ from __future__ import annotations
 import argparse
 
 from benchmark_results import write_results
-from noise2noise_keras.environment import collect_environment
 from side_by_side import Setting, alternating_steps, profile_ms, profiles_table, steps_table
+
+from noise2noise_keras.environment import collect_environment
 
 SETTINGS = {"default": Setting(), "inter-op 1": Setting(environment={"TF_NUM_INTEROP_THREADS": "1"})}
 PRECISIONS = ["auto"]
@@ -32,7 +33,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10, help="timed steps per child")
     args = parser.parse_args()
     steps = alternating_steps(SETTINGS, PRECISIONS, args.rounds, args.steps)
-    profiles = {f"Keras {name}": profile_ms("keras", setting) for name, setting in SETTINGS.items()} | {"PyTorch best (channels_last + bf16)": profile_ms("torch", Setting())}
+    profiles = {f"Keras {name}": profile_ms("keras", setting) for name, setting in SETTINGS.items()} | {
+        "PyTorch best (channels_last + bf16)": profile_ms("torch", Setting())
+    }
     environment = collect_environment()
     lines = [
         "# Inter-op threads: the default bf16 training step with TensorFlow's concurrent ops vs one op at a time",
@@ -45,7 +48,9 @@ def main() -> None:
         "",
         *profiles_table(profiles),
     ]
-    write_results("interop_threads", {"step_seconds": steps, "onednn_ms": profiles, "rounds": args.rounds, "steps": args.steps, "environment": environment}, lines)
+    write_results(
+        "interop_threads", {"step_seconds": steps, "onednn_ms": profiles, "rounds": args.rounds, "steps": args.steps, "environment": environment}, lines
+    )
 
 
 if __name__ == "__main__":

@@ -25,8 +25,9 @@ from PIL import Image
 
 from noise2noise_keras.environment import collect_environment
 from noise2noise_keras.image_io import read_image
-from noise2noise_keras.inference import AUTO_TILE, TILE_MARGIN
+from noise2noise_keras.inference import AUTO_TILE
 from noise2noise_keras.metrics import psnr
+from noise2noise_keras.models import GEOMETRY
 
 RESULTS = Path(__file__).resolve().parent / "results"
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "kodak"
@@ -91,7 +92,7 @@ def main() -> None:
         "megapixels": args.side**2 / 1e6,
         "model": args.model,
         "tile": AUTO_TILE,
-        "margin": TILE_MARGIN,
+        "margin": GEOMETRY["unet"].margin,
         "peak_rss_gib": peak_gib,
         "target_gib": 4.0,
         "wall_seconds": seconds,
@@ -107,7 +108,7 @@ def main() -> None:
     lines = [
         f"# Peak memory denoising a {args.side} x {args.side} image",
         "",
-        f"`n2n denoise` (model `{args.model}`, automatic tiles of {AUTO_TILE} px + {TILE_MARGIN} px context) on an 8-bit RGB PNG; "
+        f"`n2n denoise` (model `{args.model}`, automatic tiles of {AUTO_TILE} px + {GEOMETRY['unet'].margin} px context) on an 8-bit RGB PNG; "
         f"CPU: {env['cpu']} ({env['cpu_count']} cores), GPUs: {env['gpus'] or 'none'}.",
         "",
         "| peak RSS (GiB) | target (GiB) | wall time (s) | PSNR noisy → denoised, central 2048² crop (dB) |",

@@ -18,10 +18,10 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-
 from benchmark_results import write_results
-from noise2noise_keras.environment import collect_environment
 from side_by_side import Setting, alternating, alternating_steps, op_profile, op_types_table, profile_ms, profiles_table, steps_table
+
+from noise2noise_keras.environment import collect_environment
 
 SETTINGS = {
     "FusableLeakyReLU": Setting(arguments={"leaky_relu": "fusable"}),
@@ -54,7 +54,10 @@ def main() -> None:
         "",
         "| precision | " + " | ".join(f"{name} (s)" for name in SETTINGS) + " |",
         "|---|" + "---|" * len(SETTINGS),
-        *(f"| {precision} | " + " | ".join(f"{np.median(inference[f'{precision} {name}']):.3f}" for name in SETTINGS) + " |" for precision in INFERENCE_PRECISIONS),
+        *(
+            f"| {precision} | " + " | ".join(f"{np.median(inference[f'{precision} {name}']):.3f}" for name in SETTINGS) + " |"
+            for precision in INFERENCE_PRECISIONS
+        ),
         "",
         *profiles_table(profiles),
         "",

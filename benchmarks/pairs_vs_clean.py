@@ -23,11 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
+from noise2noise_keras.artifacts import load_denoiser
 from noise2noise_keras.callbacks import read_metrics
 from noise2noise_keras.datasets.pairs import load_scenes
 from noise2noise_keras.environment import collect_environment
-from noise2noise_keras.inference import Normalization, denoise, load_model
 from noise2noise_keras.metrics import psnr_units
+from noise2noise_keras.normalization import Normalization
 from noise2noise_keras.plots import save_comparison_grid
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -35,9 +36,32 @@ TARGETS = ("noisy", "clean")
 
 
 def train(data: Path, run: Path, target: str, args: argparse.Namespace) -> float:
-    command = [sys.executable, "-m", "noise2noise_keras", "train", "--pairs", str(data), "--target", target, "--run-dir", str(run),
-               "--preset", "quick", "--epochs", str(args.epochs), "--steps", str(args.steps), "--batch-size", str(args.batch_size),
-               "--crop", str(args.crop), "--val-images", str(args.val_scenes), "--seed", "0"]
+    command = [
+        sys.executable,
+        "-m",
+        "noise2noise_keras",
+        "train",
+        "--pairs",
+        str(data),
+        "--target",
+        target,
+        "--run-dir",
+        str(run),
+        "--preset",
+        "quick",
+        "--epochs",
+        str(args.epochs),
+        "--steps",
+        str(args.steps),
+        "--batch-size",
+        str(args.batch_size),
+        "--crop",
+        str(args.crop),
+        "--val-images",
+        str(args.val_scenes),
+        "--seed",
+        "0",
+    ]
     start = time.perf_counter()
     subprocess.run(command, check=True)
     return time.perf_counter() - start
@@ -61,17 +85,17 @@ def main() -> None:
     record = json.loads((work / "noisy" / "data.json").read_text())
     held_out = [scenes[name] for name in record["val_scenes"]]
     normalization = record["normalization"]
-    to_units = Normalization(normalization["offset"], normalization["scale"]).to_units
+    to_units = Normalization.fixed(normalization).to_units
     units = Normalization(0.0, 1.0, clip_unit_range=False)
     scores, outputs = {"noisy input": []}, {}
     for target in TARGETS:
-        model = load_model(work / target, "last")  # the final weights: choosing the best by clean PSNR would peek at clean data
-        outputs[target] = [denoise(to_units(scene.frames[0]), model, normalization=units) for scene in held_out]
+        denoiser = load_denoiser(work / target, checkpoint="last")  # the final weights: choosing the best by clean PSNR would peek at clean data
+        outputs[target] = [denoiser.denoise(to_units(scene.frames[0]), normalization=units) for scene in held_out]
         scores[f"trained on {target} targets"] = [psnr_units(to_units(s.clean), d) for s, d in zip(held_out, outputs[target])]
     scores["noisy input"] = [psnr_units(to_units(s.clean), to_units(s.frames[0])) for s in held_out]
     means = {name: float(np.mean(values)) for name, values in scores.items()}
     gap = means["trained on clean targets"] - means["trained on noisy targets"]
-    curves = {target: [float(row["val_psnr"]) for row in read_metrics(work / target / "metrics.csv")] for target in TARGETS}
+    curves = {target: [float(row["val_psnr_full"]) for row in read_metrics(work / target / "metrics.csv")] for target in TARGETS}
 
     RESULTS.mkdir(exist_ok=True)
     rows = [(s.name, to_units(s.frames[0]), outputs["noisy"][i], to_units(s.clean)) for i, s in enumerate(held_out[:3])]

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from benchmark_results import write_results
+
 from noise2noise_keras.environment import collect_environment
 from noise2noise_keras.precision import resolve_precision
 
@@ -65,7 +65,9 @@ def main() -> None:
     parser.add_argument("--data-root", default="data")
     parser.add_argument("--note", default="", help="a sentence for the report, e.g. what else ran on the machine")
     args = parser.parse_args()
-    runs = [train_and_score(args.work / f"{precision}-seed{seed}", args.preset, precision, seed, args.data_root) for seed in args.seeds for precision in PRECISIONS]
+    runs = [
+        train_and_score(args.work / f"{precision}-seed{seed}", args.preset, precision, seed, args.data_root) for seed in args.seeds for precision in PRECISIONS
+    ]
     psnr = {precision: np.array([run["kodak_psnr"] for run in runs if run["precision"] == precision]) for precision in PRECISIONS}
     differences = psnr["auto"] - psnr["float32"]
     spread = float(np.std(psnr["float32"], ddof=1)) if len(args.seeds) > 1 else float("nan")
@@ -83,7 +85,10 @@ def main() -> None:
         "",
         "| seed | precision | Kodak PSNR (dB) | SSIM | training wall time (s) |",
         "|---|---|---|---|---|",
-        *[f"| {run['seed']} | {run['precision']} ({run['resolved']}) | {run['kodak_psnr']:.3f} | {run['kodak_ssim']:.4f} | {run['train_wall_seconds']:.0f} |" for run in runs],
+        *[
+            f"| {run['seed']} | {run['precision']} ({run['resolved']}) | {run['kodak_psnr']:.3f} | {run['kodak_ssim']:.4f} | {run['train_wall_seconds']:.0f} |"
+            for run in runs
+        ],
         "",
         f"Default − float32 per seed: {', '.join(f'{d:+.3f}' for d in differences)} dB; mean **{differences.mean():+.3f} dB** "
         f"(target: within ±0.05 dB). Seed-to-seed spread of float32 alone (sample std): {spread:.3f} dB. "

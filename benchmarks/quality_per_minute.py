@@ -36,9 +36,9 @@ from pathlib import Path
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
-
 from architectures import keras_step, seconds_per_step
 from benchmark_results import RESULTS, write_results
+
 from noise2noise_keras.callbacks import read_metrics
 from noise2noise_keras.config import PRESETS
 from noise2noise_keras.environment import collect_environment
@@ -130,7 +130,9 @@ def report(runs: dict[str, dict], step_seconds: dict[str, float], presets: list[
     noisy = float(next(iter(runs.values()))["metrics"][-1]["val_psnr_noisy"])
     environment = collect_environment()
     done = {(p["preset"], p["minutes"]) for p in points}
-    missing = [f"{preset} {m} min" for preset in dict.fromkeys([*presets, *(run["preset"] for run in runs.values())]) for m in minutes if (preset, m) not in done]
+    missing = [
+        f"{preset} {m} min" for preset in dict.fromkeys([*presets, *(run["preset"] for run in runs.values())]) for m in minutes if (preset, m) not in done
+    ]
     lines = [
         f"# Quality per CPU-minute: Kodak σ=25 after {', '.join(map(str, minutes))} minutes of Noise2Noise training",
         "",
@@ -142,10 +144,17 @@ def report(runs: dict[str, dict], step_seconds: dict[str, float], presets: list[
         "",
         "| preset | minutes | steps | Kodak PSNR (dB) | SSIM | wall incl. validation (min) | trained (commit) |",
         "|---|---|---|---|---|---|---|",
-        *[f"| {p['preset']} | {p['minutes']} | {p['steps']} | {p['kodak_psnr']:.2f} | {p['kodak_ssim']:.4f} | {p['wall_seconds_with_validation'] / 60:.1f} | {p['trained']} ({p['commit']}) |" for p in points],
+        *[
+            f"| {p['preset']} | {p['minutes']} | {p['steps']} | {p['kodak_psnr']:.2f} | {p['kodak_ssim']:.4f} | {p['wall_seconds_with_validation'] / 60:.1f} | {p['trained']} ({p['commit']}) |"
+            for p in points
+        ],
         *(["", f"**Not trained yet:** {', '.join(missing)} (re-run the command: recorded runs are kept)."] if missing else []),
     ]
-    write_results("quality_per_minute", {"points": points, "curves": curves, "step_seconds": step_seconds, "noisy_psnr": noisy, "runs": runs, "environment": environment}, lines)
+    write_results(
+        "quality_per_minute",
+        {"points": points, "curves": curves, "step_seconds": step_seconds, "noisy_psnr": noisy, "runs": runs, "environment": environment},
+        lines,
+    )
     figure, axis = plt.subplots(figsize=(6, 4), layout="constrained")
     for preset in sorted({p["preset"] for p in points}):
         mine = [p for p in points if p["preset"] == preset]

@@ -38,8 +38,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from benchmark_results import RESULTS, write_results
+
 from noise2noise_keras.baselines import BASELINES, run_baseline, tune
 from noise2noise_keras.datasets.images import read_images
 from noise2noise_keras.datasets.noisy import fixed_noise
@@ -70,7 +70,11 @@ PAPER = {
 def models() -> list[dict[str, str]]:
     """Every model of the study, in a fixed order (the SLURM array index): N2N and N2C per noise, then the loss studies."""
     study = [{"noise": noise, "target": target, "loss": ""} for noise in NOISES for target in ("noisy", "clean")]
-    study += [{"noise": "text", "target": "noisy", "loss": "l2"}, {"noise": "impulse", "target": "noisy", "loss": "l2"}, {"noise": "impulse", "target": "noisy", "loss": "l1"}]
+    study += [
+        {"noise": "text", "target": "noisy", "loss": "l2"},
+        {"noise": "impulse", "target": "noisy", "loss": "l2"},
+        {"noise": "impulse", "target": "noisy", "loss": "l1"},
+    ]
     for model in study:
         model["name"] = f"{model['noise']}-{model['target']}" + (f"-{model['loss']}" if model["loss"] else "")
     return study
@@ -102,13 +106,41 @@ def train_and_score(model: dict[str, str], args: argparse.Namespace) -> None:
     """Train one model (resuming if interrupted) and score its final weights on both test sets."""
     run = args.work / model["name"]
     loss = ["--loss", model["loss"]] if model["loss"] else []
-    n2n("train", model["noise"], "bsds300", "--target", model["target"], *loss, *schedule(args), "--seed", "0", "--data-root", str(args.data_root), "--run-dir", str(run))
+    n2n(
+        "train",
+        model["noise"],
+        "bsds300",
+        "--target",
+        model["target"],
+        *loss,
+        *schedule(args),
+        "--seed",
+        "0",
+        "--data-root",
+        str(args.data_root),
+        "--run-dir",
+        str(run),
+    )
     for dataset in DATASETS:
         out = run / "final" / dataset
         if not (out / "summary.json").is_file():
             test = paper_test_noise(model["noise"]).spec
             limit = ["--max-images", str(args.max_images)] if args.max_images else []
-            n2n("evaluate", str(run), "--checkpoint", "last", "--dataset", dataset, "--noise", test, *limit, "--data-root", str(args.data_root), "--out", str(out))
+            n2n(
+                "evaluate",
+                str(run),
+                "--checkpoint",
+                "last",
+                "--dataset",
+                dataset,
+                "--noise",
+                test,
+                *limit,
+                "--data-root",
+                str(args.data_root),
+                "--out",
+                str(out),
+            )
 
 
 def score_baselines(noise: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -152,8 +184,11 @@ def model_scores(model: dict[str, str], args: argparse.Namespace) -> dict[str, A
     config = json.loads((run / "config.json").read_text())
     evaluations = {dataset: json.loads(path.read_text()) for dataset, path in summaries.items()}
     return {
-        **{dataset: {key: e[f"{key.split('_')[0]}_denoised_{key.split('_')[1]}"] for key in ("psnr_mean", "psnr_std", "ssim_mean", "ssim_std")} | {"images": e["images"]}
-           for dataset, e in evaluations.items()},
+        **{
+            dataset: {key: e[f"{key.split('_')[0]}_denoised_{key.split('_')[1]}"] for key in ("psnr_mean", "psnr_std", "ssim_mean", "ssim_std")}
+            | {"images": e["images"]}
+            for dataset, e in evaluations.items()
+        },
         "loss": config["loss"],
         "steps": config["epochs"] * config["steps_per_epoch"],
         "batch_size": config["batch_size"],
@@ -178,7 +213,15 @@ def report(args: argparse.Namespace) -> None:
                 continue
             kind = "Noise2Noise" if model["target"] == "noisy" else "Noise2Clean"
             method = f"{kind} ({scores['loss']})"
-            rows.append({"noise": noise, "method": method, "paper_key": model["loss"] or model["target"], **{d: scores[d] for d in DATASETS}, "train_seconds": scores["train_seconds"]})
+            rows.append(
+                {
+                    "noise": noise,
+                    "method": method,
+                    "paper_key": model["loss"] or model["target"],
+                    **{d: scores[d] for d in DATASETS},
+                    "train_seconds": scores["train_seconds"],
+                }
+            )
         figure_for(noise, args)
     budget = {"schedule": schedule(args), "budget": args.budget, "preset": args.preset, "max_images": args.max_images, "noises": args.noises}
     record = {"budget": budget, "rows": rows, "goals": goals(rows), "models": study, "environment": collect_environment()}
@@ -218,15 +261,20 @@ def goals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def figure_for(noise: str, args: argparse.Namespace) -> None:
     """noisy | N2N | N2C | clean on a Kodak crop, when both models exist."""
-    from noise2noise_keras.inference import denoise, load_model
+    from noise2noise_keras.artifacts import load_denoiser
 
     runs = [args.work / f"{noise}-{target}" for target in ("noisy", "clean")]
-    if not all((run / "checkpoints" / "last.keras").is_file() for run in runs):
+    if not all((run / "summary.json").is_file() for run in runs):
         return
     clean = dict(read_images(dataset_files("kodak", "test", args.data_root)))["kodim23.png"][FIGURE_CROP]
     noisy = fixed_noise([clean], paper_test_noise(noise), TEST_SEED)[0]
-    outputs = [denoise(noisy, load_model(run, "last")) for run in runs]
-    save_panels(RESULTS / f"{args.results}_{noise}.png", [[("noisy", noisy), ("Noise2Noise", outputs[0]), ("Noise2Clean", outputs[1])]], [("clean", clean)], f"{paper_test_noise(noise).spec}, kodim23")
+    outputs = [load_denoiser(run, checkpoint="last").denoise(noisy) for run in runs]
+    save_panels(
+        RESULTS / f"{args.results}_{noise}.png",
+        [[("noisy", noisy), ("Noise2Noise", outputs[0]), ("Noise2Clean", outputs[1])]],
+        [("clean", clean)],
+        f"{paper_test_noise(noise).spec}, kodim23",
+    )
 
 
 def save_curves(study: dict[str, Any], args: argparse.Namespace) -> None:
@@ -270,15 +318,26 @@ def markdown(rows: list[dict[str, Any]], checks: list[dict[str, Any]], study: di
     ]
     for row in rows:
         minutes = f"{row['train_seconds'] / 60:.0f}" if "train_seconds" in row else ""
-        lines.append(f"| {paper_test_noise(row['noise']).spec} | {row['method']} | {cell(row['kodak'])} | {cell(row['bsds300'])} | {minutes} | {paper(row['noise'], row['paper_key'])} |")
-    pairs = [(noise, study[f"{noise}-noisy"]["curve"], study[f"{noise}-clean"]["curve"]) for noise in NOISES if study.get(f"{noise}-noisy") and study.get(f"{noise}-clean")]
+        lines.append(
+            f"| {paper_test_noise(row['noise']).spec} | {row['method']} | {cell(row['kodak'])} | {cell(row['bsds300'])} | {minutes} | {paper(row['noise'], row['paper_key'])} |"
+        )
+    pairs = [
+        (noise, study[f"{noise}-noisy"]["curve"], study[f"{noise}-clean"]["curve"])
+        for noise in NOISES
+        if study.get(f"{noise}-noisy") and study.get(f"{noise}-clean")
+    ]
     if pairs:
         epochs = len(pairs[0][1])
         marks = sorted({max(1, round(epochs * fraction)) for fraction in (0.1, 0.25, 0.5, 0.75, 1.0)})
-        lines += ["", "How the gap changes over training: validation PSNR of Noise2Clean − Noise2Noise (dB, the training run's own "
-                  "validation images) after each fraction of the schedule. The learning rate ramps down over the last half, so an "
-                  "early column is not what a shorter budget would reach.", "",
-                  "| noise | " + " | ".join(f"{100 * m / epochs:.0f} %" for m in marks) + " |", "|---|" + "---|" * len(marks)]
+        lines += [
+            "",
+            "How the gap changes over training: validation PSNR of Noise2Clean − Noise2Noise (dB, the training run's own "
+            "validation images) after each fraction of the schedule. The learning rate ramps down over the last half, so an "
+            "early column is not what a shorter budget would reach.",
+            "",
+            "| noise | " + " | ".join(f"{100 * m / epochs:.0f} %" for m in marks) + " |",
+            "|---|" + "---|" * len(marks),
+        ]
         lines += [f"| {noise} | " + " | ".join(f"{c[m - 1][1] - n[m - 1][1]:+.2f}" for m in marks) + " |" for noise, n, c in pairs]
     if checks:
         lines += ["", "## Goals", "", "| goal | Kodak (dB) | BSDS300 (dB) | met on both |", "|---|---|---|---|"]

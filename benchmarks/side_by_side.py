@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
 from throughput import PRIMITIVE_CLASSES, PROFILE_STEPS, SHAPES, run_child
 
 

@@ -129,6 +129,7 @@ def keras_training(
     else:
         data = noisy_stream(feed, batch, crop, data_root)
     ends: list[float] = []
+
     def step_done(batch: int, logs: dict | None = None) -> None:
         ends.append(time.perf_counter())
         if step_end:
@@ -162,7 +163,6 @@ def pipeline_alone(noise: str, batch: int, crop: int, steps: int, data_root: str
 
 def torch_training(batch: int, crop: int, layout: str, bf16: bool, steps: int, step_end: Callable[[], Any] | None = None) -> dict[str, Any]:
     import torch
-
     from torch_unet import TorchUNet
 
     model, memory_format = TorchUNet(), torch.channels_last if layout == "channels_last" else torch.contiguous_format
@@ -289,7 +289,6 @@ def keras_inference(precision: str, repeats: int, leaky_relu: str = "fusable") -
 
 def torch_inference(layout: str, bf16: bool, repeats: int) -> dict[str, Any]:
     import torch
-
     from torch_unet import TorchUNet
 
     memory_format = torch.channels_last if layout == "channels_last" else torch.contiguous_format
@@ -308,9 +307,9 @@ def torch_inference(layout: str, bf16: bool, repeats: int) -> dict[str, Any]:
 def twin_check() -> dict[str, Any]:
     """The PyTorch twin computes the Keras U-Net's function: same parameter count, outputs within float rounding."""
     import torch
+    from torch_unet import TorchUNet, copy_keras_weights, forward_flops
 
     from noise2noise_keras.models import build_model
-    from torch_unet import TorchUNet, copy_keras_weights, forward_flops
 
     keras_model, twin = build_model("unet"), TorchUNet()
     copy_keras_weights(twin, keras_model)
@@ -364,7 +363,11 @@ def measure(steps: int, data_root: str) -> dict[str, Any]:
             training.append(run_child("torch_training", layout=layout, bf16=bf16, **shape))
     results["training"] = training
     results["default_precision"] = default_precision
-    results["pipeline"] = [run_child("pipeline", noise=noise, batch=batch, crop=crop, steps=steps * 2, data_root=data_root) for batch, crop in SHAPES for noise in ("gaussian", "text")]
+    results["pipeline"] = [
+        run_child("pipeline", noise=noise, batch=batch, crop=crop, steps=steps * 2, data_root=data_root)
+        for batch, crop in SHAPES
+        for noise in ("gaussian", "text")
+    ]
     batch, crop = SHAPES[0]
     results["onednn_profile"] = {
         framework: run_child("onednn_profile", {"ONEDNN_VERBOSE": "1"}, framework=framework, batch=batch, crop=crop, steps=PROFILE_STEPS)
@@ -373,7 +376,10 @@ def measure(steps: int, data_root: str) -> dict[str, Any]:
     results["op_profile"] = run_child("op_profile", batch=batch, crop=crop, steps=PROFILE_STEPS)
     results["inference"] = [
         *(run_child("keras_inference", precision=precision, repeats=steps) for precision in ("float32", "mixed_bfloat16")),
-        *(run_child("torch_inference", layout=layout, bf16=bf16, repeats=steps) for layout, bf16 in (("nchw", False), ("channels_last", False), ("channels_last", True))),
+        *(
+            run_child("torch_inference", layout=layout, bf16=bf16, repeats=steps)
+            for layout, bf16 in (("nchw", False), ("channels_last", False), ("channels_last", True))
+        ),
     ]
     return results
 
@@ -450,15 +456,20 @@ def op_report(profile: dict[str, Any], rows: int = 15) -> list[str]:
 
 
 def write_report(results: dict[str, Any], steps: int) -> None:
+    import torch
+
     from noise2noise_keras.environment import collect_environment
     from noise2noise_keras.precision import cpu_flags
-
-    import torch
 
     environment = collect_environment()
     environment["packages"]["torch"] = torch.__version__
     flags = sorted(cpu_flags() & {"avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile", "avx512_fp16"})
-    results["machine"] = {"cpu": environment["cpu"], "cores": environment["cpu_count"], "flags": flags, "gpu": environment.get("gpus") or "none (no GPU was lent to this session)"}
+    results["machine"] = {
+        "cpu": environment["cpu"],
+        "cores": environment["cpu_count"],
+        "flags": flags,
+        "gpu": environment.get("gpus") or "none (no GPU was lent to this session)",
+    }
     results["environment"] = environment
     peaks = {dtype: results["matmul_peak"][dtype]["gflops"] for dtype in ("float32", "bfloat16")}
     conv_peaks = {dtype: results["conv_peak"][dtype]["gflops"] for dtype in ("float32", "bfloat16")}
@@ -492,17 +503,32 @@ def write_report(results: dict[str, Any], steps: int) -> None:
             rate = gflop[f"{crop}x{crop}"] * row["images_per_second"]
             lines.append(f"| {label(row)} | {row['median_s']:.3f} | {row['min_s']:.3f}–{row['max_s']:.3f} | {row['images_per_second']:.2f} | "
                          f"{rate / peaks[precision] * 100:.0f} % | {rate / conv_peaks[precision] * 100:.0f} % | {row['peak_rss_gib']:.2f} |")  # fmt: skip
-        lines += ["", f"Default vs PyTorch eager fp32: **{eager['median_s'] / default['median_s']:.2f}×** faster; "
-                  f"vs PyTorch's best here ({label(best_torch)}): **{best_torch['median_s'] / default['median_s']:.2f}×**."]
-    lines += ["", "## Input pipeline alone (BSDS300 crops, noise on the fly)", "", "| noise | batch × crop | s/batch | images/s | × the default model's consumption |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"Default vs PyTorch eager fp32: **{eager['median_s'] / default['median_s']:.2f}×** faster; "
+            f"vs PyTorch's best here ({label(best_torch)}): **{best_torch['median_s'] / default['median_s']:.2f}×**.",
+        ]
+    lines += [
+        "",
+        "## Input pipeline alone (BSDS300 crops, noise on the fly)",
+        "",
+        "| noise | batch × crop | s/batch | images/s | × the default model's consumption |",
+        "|---|---|---|---|---|",
+    ]
     for row in results["pipeline"]:
         consumer = next(r for r in results["training"] if r.get("default") and (r["batch"], r["crop"]) == (row["batch"], row["crop"]))
-        lines.append(f"| {row['noise']} | {row['batch']} × {row['crop']}² | {row['median_s']:.4f} | {row['images_per_second']:.0f} | {row['images_per_second'] / consumer['images_per_second']:.1f}× |")
+        lines.append(
+            f"| {row['noise']} | {row['batch']} × {row['crop']}² | {row['median_s']:.4f} | {row['images_per_second']:.0f} | {row['images_per_second'] / consumer['images_per_second']:.1f}× |"
+        )
     lines += profile_report(results["onednn_profile"])
     lines += op_report(results["op_profile"])
     lines += ["", "## Inference, one 768 × 512 image", "", "| configuration | s (median) | min–max | peak RSS (GiB) |", "|---|---|---|---|"]
     for row in results["inference"]:
-        name = f"Keras predict_on_batch {row['precision']}" if row["kind"] == "keras_inference" else f"PyTorch {row['layout']}{' + bf16 autocast' if row['bf16'] else ' fp32'}"
+        name = (
+            f"Keras predict_on_batch {row['precision']}"
+            if row["kind"] == "keras_inference"
+            else f"PyTorch {row['layout']}{' + bf16 autocast' if row['bf16'] else ' fp32'}"
+        )
         lines.append(f"| {name} | {row['median_s']:.3f} | {row['min_s']:.3f}–{row['max_s']:.3f} | {row['peak_rss_gib']:.2f} |")
     from benchmark_results import write_results
 

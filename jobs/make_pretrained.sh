@@ -3,7 +3,7 @@
 #   bash jobs/make_pretrained.sh NAME NOISE [train_model.py options]
 #   e.g. bash jobs/make_pretrained.sh bernoulli bernoulli
 # Trains Noise2Noise on BSDS300 train with the `cpu` preset (30k steps of 12 x 96^2 crops), evaluates the
-# best checkpoint on Kodak and BSDS300 test at the paper's test noise, and exports model.keras + config.json
+# best checkpoint on Kodak and BSDS300 test at the paper's test noise, and exports model.keras + denoiser.json
 # (training config, summary, evaluations, environment; weights only) into the package.
 # The run directory lives outside the checkout, in $N2N_RUNS_DIR (default /var/tmp/n2n-runs): rerunning the
 # same command resumes an unfinished run exactly where it stopped; if that folder is gone, training restarts.

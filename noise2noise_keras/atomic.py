@@ -3,8 +3,9 @@
 Every file a user or a resumed run relies on is written to a hidden temporary
 file beside its destination and renamed into place only when complete; when
 writing fails, the temporary file is removed and the destination keeps its
-previous content. :func:`cannot_write` turns the ``OSError`` into the one
-sentence the user sees.
+previous content. A folder of several files (a model and its spec, a
+resume state) is staged whole and swapped in by :func:`atomic_folder`.
+:func:`cannot_write` turns the ``OSError`` into the one sentence the user sees.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import errno
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,9 +38,52 @@ def atomic_path(final: str | Path, temporary: str | Path | None = None) -> Itera
         yield temporary
         os.replace(temporary, final)
     except BaseException:
-        with contextlib.suppress(OSError):  # cleaning up must not hide the real error
-            temporary.unlink(missing_ok=True)
+        discard(temporary)
         raise
+
+
+@contextlib.contextmanager
+def atomic_folder(final: str | Path) -> Iterator[Path]:
+    """Yield an empty staging folder beside ``final``; swap it in for ``final`` if the block succeeds, delete it if not.
+
+    Two renames (``final`` -> ``final.old``, staging -> ``final``): a kill between
+    them leaves ``final.old``, which :func:`settled` puts back, so a reader
+    always finds one complete folder.
+    """
+    final = Path(final)
+    staging, previous = final.with_name(f".{final.name}.partial"), final.with_name(f".{final.name}.old")
+    settled(final)
+    discard(staging)
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+        if final.exists():
+            discard(previous)
+            os.replace(final, previous)
+        os.replace(staging, final)
+    except BaseException:
+        discard(staging)
+        raise
+    discard(previous)
+
+
+def settled(final: str | Path) -> Path:
+    """``final``, restored from the previous version an interrupted :func:`atomic_folder` swap left beside it."""
+    final = Path(final)
+    previous = final.with_name(f".{final.name}.old")
+    if not final.exists() and previous.is_dir():
+        os.replace(previous, final)
+    return final
+
+
+def discard(path: str | Path) -> None:
+    """Remove a temporary file or folder if it exists; cleaning up must never hide the error that made it stale."""
+    path = Path(path)
+    with contextlib.suppress(OSError):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def cannot_write(error: OSError, place: str | Path, then: str) -> UserError:

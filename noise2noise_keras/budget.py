@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 WARMUP_STEPS = 2  # tracing and the first, slower steps
 TIMED_STEPS = 4
-CHECKPOINTS_PER_EPOCH = ("last", "best", "backup")  # what an epoch end writes, each about one model with its optimizer
+CHECKPOINTS_PER_EPOCH = ("last", "best", "state")  # what an epoch end writes, each about one model with its optimizer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,7 +81,12 @@ def budgeted(config: TrainConfig, timing: Timing) -> TrainConfig:
     epochs = timing.epochs(config)
     log.info(
         "time budget %.3g min: %.3f s per step, %.1f s per epoch end -> %d epochs of %d steps (%d steps)",
-        config.minutes, timing.step_seconds, timing.epoch_overhead_seconds, epochs, config.steps_per_epoch, epochs * config.steps_per_epoch,
+        config.minutes,
+        timing.step_seconds,
+        timing.epoch_overhead_seconds,
+        epochs,
+        config.steps_per_epoch,
+        epochs * config.steps_per_epoch,
     )
     return dataclasses.replace(config, epochs=epochs)
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import os
 import time
 from pathlib import Path
 
@@ -12,9 +10,10 @@ import keras
 import numpy as np
 
 from noise2noise_keras.atomic import atomic_path
+from noise2noise_keras.denoiser import Denoiser, DenoiserSpec
 from noise2noise_keras.evaluation import score_images
-from noise2noise_keras.inference import Normalization, denoise
 from noise2noise_keras.metrics import psnr_units
+from noise2noise_keras.normalization import Normalization
 from noise2noise_keras.plots import save_comparison_grid
 
 SAMPLE_CROP = 256  # side of the region shown in per-epoch sample grids
@@ -41,18 +40,18 @@ class Validation(keras.callbacks.Callback):
 
     Noise2Noise training never sees a clean image, but judging it needs them:
     the noise is fixed once (same seed every epoch), the scores go into the
-    epoch logs as ``val_psnr``/``val_ssim`` (so CSV logging, TensorBoard and
+    epoch logs as ``val_psnr``/``val_ssim`` (the paper's convention: 8-bit, see metrics.py) (so CSV logging, TensorBoard and
     best-checkpoint selection see them), and ``samples/epoch_NNN.png`` shows
     noisy / denoised / clean crops.
     """
 
-    def __init__(self, images: list[tuple[str, np.ndarray]], noisy_images: list[np.ndarray], samples_dir: Path) -> None:
+    def __init__(self, images: list[tuple[str, np.ndarray]], noisy_images: list[np.ndarray], samples_dir: Path, spec: DenoiserSpec) -> None:
         super().__init__()
-        self.images, self.noisy_images, self.samples_dir = images, noisy_images, Path(samples_dir)
+        self.images, self.noisy_images, self.samples_dir, self.spec = images, noisy_images, Path(samples_dir), spec
 
     def score(self, model: keras.Model) -> tuple[list, list]:
         """Per-image rows and examples for ``model``: the work of one validation, also timed by ``--minutes``."""
-        return score_images(model, self.images, self.noisy_images, progress=False)
+        return score_images(Denoiser(model, self.spec), self.images, self.noisy_images, progress=False)
 
     def on_epoch_end(self, epoch, logs=None):
         rows, examples = self.score(self.model)
@@ -72,24 +71,26 @@ class PairValidation(keras.callbacks.Callback):
     so this equals the error against the unknown clean image plus B's noise
     variance, a constant: it ranks checkpoints as the clean error would.
     ``val_n2n_loss_noisy`` is the same for the undenoised A. When every
-    held-out scene has a clean image, ``val_psnr``/``val_psnr_noisy`` are
-    reported too, at full precision with a peak of 1 model unit.
+    held-out scene has a clean image, ``val_psnr_full``/``val_psnr_full_noisy``
+    are reported too: PSNR at full precision with a peak of 1 model unit (not
+    the paper's 8-bit ``val_psnr`` of synthetic-noise runs).
     """
 
-    def __init__(self, scenes: list, normalization: dict, samples_dir: Path) -> None:
+    def __init__(self, scenes: list, samples_dir: Path, spec: DenoiserSpec) -> None:
         super().__init__()
         self.names = [scene.name for scene in scenes]
-        recorded = Normalization(normalization["offset"], normalization["scale"])
+        recorded = Normalization.fixed(spec.normalization)
         self.inputs = [recorded.to_units(scene.frames[0]) for scene in scenes]
         self.targets = [recorded.to_units(scene.frames[1]) for scene in scenes]
         self.has_clean = all(scene.clean is not None for scene in scenes)
         self.cleans = [recorded.to_units(scene.clean) for scene in scenes] if self.has_clean else None
-        self.units = Normalization(0.0, 1.0, clip_unit_range=normalization["mode"] == "dtype")
-        self.samples_dir = Path(samples_dir)
+        self.units = Normalization(0.0, 1.0, clip_unit_range=recorded.clip_unit_range)  # scored in model units, unrounded
+        self.samples_dir, self.spec = Path(samples_dir), spec
 
     def score(self, model: keras.Model) -> list[np.ndarray]:
         """The held-out captures A denoised by ``model``: the work of one validation, also timed by ``--minutes``."""
-        return [denoise(image, model, normalization=self.units) for image in self.inputs]
+        denoiser = Denoiser(model, self.spec)
+        return [denoiser.denoise(image, normalization=self.units) for image in self.inputs]
 
     def on_epoch_end(self, epoch, logs=None):
         denoised = self.score(self.model)
@@ -98,8 +99,8 @@ class PairValidation(keras.callbacks.Callback):
         logs["val_n2n_loss_noisy"] = float(np.mean([np.mean((x - t) ** 2) for x, t in zip(self.inputs, self.targets)]))
         references = self.cleans or self.targets
         if self.has_clean:
-            logs["val_psnr"] = float(np.mean([psnr_units(c, d) for c, d in zip(self.cleans, denoised)]))
-            logs["val_psnr_noisy"] = float(np.mean([psnr_units(c, x) for c, x in zip(self.cleans, self.inputs)]))
+            logs["val_psnr_full"] = float(np.mean([psnr_units(c, d) for c, d in zip(self.cleans, denoised)]))
+            logs["val_psnr_full_noisy"] = float(np.mean([psnr_units(c, x) for c, x in zip(self.cleans, self.inputs)]))
         crops = [(name, *(_center_crop(image, SAMPLE_CROP) for image in images)) for name, *images in zip(self.names, self.inputs, denoised, references)]
         reference = "clean" if self.has_clean else "capture B"
         save_comparison_grid(self.samples_dir / f"epoch_{epoch + 1:03d}.png", crops[:2], f"epoch {epoch + 1}", reference=reference)
@@ -146,24 +147,27 @@ def read_metrics(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
-    """``ModelCheckpoint`` that writes to a temporary file and renames it into place.
+class DenoiserCheckpoint(keras.callbacks.Callback):
+    """Save the model as a denoiser folder (network + spec, swapped in whole) every epoch, or only on a new best.
 
-    A job killed while saving then leaves the previous checkpoint intact
-    instead of a truncated ``.keras`` file.
+    Keras' ``ModelCheckpoint`` writes a bare ``.keras`` file, which does not say
+    how it normalises images; this writes the run's spec beside it, with the
+    epoch and score it was saved at. ``best`` is the previous best of the run
+    (from metrics.csv when resuming), so a resumed run keeps its best.
     """
 
-    def __init__(self, filepath: Path, **kwargs) -> None:
-        self.final_path = Path(filepath)
-        self.temporary_path = self.final_path.with_name(f".{self.final_path.stem}.partial.keras")
-        super().__init__(str(self.temporary_path), **kwargs)
+    def __init__(self, folder: Path, spec: DenoiserSpec, monitor: str | None = None, mode: str = "max", best: float | None = None) -> None:
+        super().__init__()
+        self.folder, self.spec, self.monitor, self.mode, self.best = Path(folder), spec, monitor, mode, best
 
     def on_epoch_end(self, epoch, logs=None):
-        try:
-            super().on_epoch_end(epoch, logs)
-            if self.temporary_path.exists():  # absent when this epoch is not a new best
-                os.replace(self.temporary_path, self.final_path)
-        except BaseException:
-            with contextlib.suppress(OSError):  # the previous checkpoint stays; cleaning up must not hide the error
-                self.temporary_path.unlink(missing_ok=True)
-            raise
+        value = None if self.monitor is None else (logs or {}).get(self.monitor)
+        if self.monitor is not None:
+            if value is None or not np.isfinite(value) or (self.best is not None and not self._improves(float(value))):
+                return
+            self.best = float(value)
+        saved_at = {"checkpoint": self.folder.name, "epoch": epoch + 1, **({self.monitor: float(value)} if value is not None else {})}
+        Denoiser(self.model, self.spec.with_record(saved_at=saved_at)).save(self.folder)
+
+    def _improves(self, value: float) -> bool:
+        return value > self.best if self.mode == "max" else value < self.best

@@ -31,20 +31,33 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("noise", nargs="?", help="noise spec: gaussian, poisson, bernoulli, text, impulse (e.g. gaussian,25 or gaussian,0,50), or pairs")
     parser.add_argument("dataset", nargs="?", help="bsds300, kodak, sample (ships with the package), a folder of images, or with pairs a folder of captures")
     parser.add_argument("--pairs", metavar="PATH", help="train on your own captures (A/ + B/, or burst folders): the same as NOISE=pairs DATASET=PATH")
-    parser.add_argument("--normalize", choices=("percentile", "dtype"), help="own captures: map the 0.1-99.9 percentiles (default) or the sample type's range to [0, 1]")
-    parser.add_argument("--alignment-check", action=argparse.BooleanOptionalAction, default=None, help="own captures: refuse pairs that look shifted (default on)")
+    parser.add_argument(
+        "--normalize", choices=("percentile", "dtype"), help="own captures: map the 0.1-99.9 percentiles (default) or the sample type's range to [0, 1]"
+    )
+    parser.add_argument(
+        "--alignment-check", action=argparse.BooleanOptionalAction, default=None, help="own captures: refuse pairs that look shifted (default on)"
+    )
     parser.add_argument("--target", choices=TARGETS, help="noisy: Noise2Noise (default); clean: Noise2Clean")
     parser.add_argument("--loss", help="l2, l1, masked_l2 or l0 (default: the paper's loss for the noise)")
     parser.add_argument("--arch", choices=sorted(ARCHITECTURES), help="unet (the paper's, default), hourglass (seed 000), unet_bn (seed 001), dsc (seed 003)")
-    parser.add_argument("--preset", default="paper", choices=sorted(PRESETS), help="paper (300k steps), quick (a few CPU minutes), cpu (the shipped models' 30k-step recipe), seed000 / seed001 (those reports' setups)")
+    parser.add_argument(
+        "--preset",
+        default="paper",
+        choices=sorted(PRESETS),
+        help="paper (300k steps), quick (a few CPU minutes), cpu (the shipped models' 30k-step recipe), seed000 / seed001 (those reports' setups)",
+    )
     parser.add_argument("--epochs", type=int, help="train this many epochs (replaces a preset's --minutes)")
-    parser.add_argument("--minutes", type=float, help="train for about this many minutes: epochs are set from a timing of this machine (quick preset: 5; 0 = off)")
+    parser.add_argument(
+        "--minutes", type=float, help="train for about this many minutes: epochs are set from a timing of this machine (quick preset: 5; 0 = off)"
+    )
     parser.add_argument("--steps", dest="steps_per_epoch", type=int, help="steps per epoch")
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--crop", type=int, help="training crop side (multiple of 32)")
     parser.add_argument("--learning-rate", "--lr", type=float)
     parser.add_argument("--rampdown-fraction", type=float, help="fraction of training with the cosine^2 learning-rate ramp-down")
-    parser.add_argument("--clip-norm", type=float, help="clip the global gradient norm (default 0: off); guards against the rare huge losses of Poisson noise at tiny lambda")
+    parser.add_argument(
+        "--clip-norm", type=float, help="clip the global gradient norm (default 0: off); guards against the rare huge losses of Poisson noise at tiny lambda"
+    )
     parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None, help="random flips and 90-degree rotations")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--val-dataset", help="dataset whose test split validates (default: the training dataset)")
@@ -53,17 +66,17 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", choices=PRECISIONS, help="auto: mixed_float16 on GPU, mixed_bfloat16 on bf16 CPUs, else float32")
     parser.add_argument("--data-root", default=os.environ.get("N2N_DATA_ROOT", "data"), help="where downloaded datasets live (env N2N_DATA_ROOT)")
     parser.add_argument("--run-dir", type=Path, help="output directory (default runs/<noise>-<dataset>-<target>); reuse it to resume")
-    parser.add_argument("--strategy", default="auto", choices=STRATEGIES, help="auto: several GPUs of this node if present; multiworker: one worker per srun task")
+    parser.add_argument(
+        "--strategy", default="auto", choices=STRATEGIES, help="auto: several GPUs of this node if present; multiworker: one worker per srun task"
+    )
 
 
 def _train_options(args: argparse.Namespace) -> dict:
     """The TrainConfig fields given on the command line (NOISE DATASET or --pairs, and every option)."""
-    from noise2noise_keras.datasets.pairs import PAIRS
-
     if args.pairs is not None:
         if args.noise is not None:
             raise UserError("Pass either --pairs PATH or NOISE DATASET, not both.")
-        args.noise, args.dataset = PAIRS, args.pairs
+        args.noise, args.dataset = "pairs", args.pairs
     if args.noise is None or args.dataset is None:
         what = {"train": "Training", "sweep": "A sweep"}[args.command]
         raise UserError(f"{what} needs NOISE and DATASET (e.g. n2n {args.command} gaussian bsds300), or --pairs PATH for your own captures.")
@@ -85,8 +98,9 @@ def run_train(args: argparse.Namespace) -> int:
         return EXIT_CODE
     if "worker" in summary:
         return 0  # a non-chief worker: the chief reports
-    if "final_val_psnr" in summary:
-        score = f"validation PSNR {summary['final_val_psnr']:.2f} dB (best {summary['best_val_psnr']:.2f}) vs noisy {summary['val_psnr_noisy']:.2f} dB at {summary['val_noise']}"
+    psnr = next((key for key in ("val_psnr", "val_psnr_full") if f"final_{key}" in summary), None)
+    if psnr:
+        score = f"validation PSNR {summary[f'final_{psnr}']:.2f} dB (best {summary[f'best_{psnr}']:.2f}) vs noisy {summary[f'{psnr}_noisy']:.2f} dB at {summary['val_noise']}"
     else:
         score = f"held-out Noise2Noise loss {summary['final_val_n2n_loss']:.3g} (best {summary['best_val_n2n_loss']:.3g}) vs {summary['val_n2n_loss_noisy']:.3g} undenoised"
     print(f"{run_dir}: {score}, {summary['train_seconds_total']:.0f} s of training")
@@ -106,42 +120,18 @@ def run_sweep(args: argparse.Namespace) -> int:
         print(f"{out_dir}: {stopped}; run the same command again to continue the sweep", file=sys.stderr)
         return EXIT_CODE
     best = ranked[0]
-    print(f"{out_dir}: {len(ranked)} runs ranked in sweep.md; best {best['run_dir']}: {best['monitor']} {best['best']:.4g} (undenoised {best['undenoised']:.4g})")
+    print(
+        f"{out_dir}: {len(ranked)} runs ranked in sweep.md; best {best['run_dir']}: {best['monitor']} {best['best']:.4g} (undenoised {best['undenoised']:.4g})"
+    )
     return 0
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from noise2noise_keras.artifacts import load_denoiser
-    from noise2noise_keras.config import TrainConfig
-    from noise2noise_keras.datasets.images import read_images
-    from noise2noise_keras.datasets.pairs import PAIRS
-    from noise2noise_keras.datasets.registry import dataset_files
-    from noise2noise_keras.evaluation import SSIM_WINDOW, evaluate_model, scorable
-    from noise2noise_keras.inference import load_model
-    from noise2noise_keras.noise import parse_noise
+    from noise2noise_keras.evaluation import evaluate_named
 
-    path = Path(args.model)
-    if (path / "checkpoints").is_dir():  # a run directory: its checkpoint of choice, its report folder
-        config = path / "config.json"
-        model, train = load_model(path, args.checkpoint), TrainConfig.load(config).to_dict() if config.is_file() else {}
-        reports = path / "eval"
-    else:  # a pretrained name, an exported folder or a .keras file: reports in ./eval/<model>/
-        model, description = load_denoiser(args.model)
-        train, reports = description.get("train_config") or {}, Path("eval") / path.stem
-    dataset, spec = args.dataset or train.get("val_dataset"), args.noise or train.get("val_noise")
-    if dataset is None or spec is None:
-        raise UserError(f"{args.model} does not record its validation data: pass --dataset and --noise.")
-    if spec == PAIRS:
-        raise UserError(f"{args.model} was trained on your own captures: its held-out scores are in its metrics.csv; to score it on synthetic noise pass --dataset and --noise.")
-    noise = parse_noise(spec)
-    images = scorable(read_images(dataset_files(dataset, "test", args.data_root)))[: args.max_images]
-    if not images:
-        raise UserError(f"No readable image of at least {SSIM_WINDOW} px on a side in '{dataset}': pass --dataset with a folder of images.")
-    out_dir = args.out or reports / f"{Path(dataset).name}-{noise.spec.replace(',', '_')}"
-    info = {"model": str(args.model), "checkpoint": args.checkpoint, "dataset": dataset}
-    summary = evaluate_model(model, images, noise, out_dir, info, save_noisy=args.save_noisy)
+    summary, out_dir = evaluate_named(args.model, args.dataset, args.noise, args.checkpoint, args.max_images, args.data_root, args.out, args.save_noisy)
     print(
-        f"{Path(dataset).name} {noise.spec}: denoised {summary['psnr_denoised_mean']:.2f} dB (SSIM {summary['ssim_denoised_mean']:.3f}) "
+        f"{Path(summary['dataset']).name} {summary['noise']}: denoised {summary['psnr_denoised_mean']:.2f} dB (SSIM {summary['ssim_denoised_mean']:.3f}) "
         f"vs noisy {summary['psnr_noisy_mean']:.2f} dB (SSIM {summary['ssim_noisy_mean']:.3f}) over {summary['images']} images -> {out_dir}"
     )
     return 0
@@ -198,7 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sweep = commands.add_parser("sweep", help="train every combination of a hyper-parameter grid and rank them (default: seed 001's grid)")
     _add_train_arguments(sweep)
-    sweep.add_argument("--grid", action="append", metavar="KEY=V1,V2", help="a training option and its values; repeat for more (default: batch_size=32,64,128 loss=l2,l1 learning_rate=1e-4,1e-3,2e-3)")
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        metavar="KEY=V1,V2",
+        help="a training option and its values; repeat for more (default: batch_size=32,64,128 loss=l2,l1 learning_rate=1e-4,1e-3,2e-3)",
+    )
     sweep.set_defaults(handler=run_sweep)
 
     evaluate = commands.add_parser("evaluate", help="score a trained model on whole images against clean ones")
@@ -221,11 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
     denoise.add_argument("--overwrite", action="store_true", help="allow writing over an input file")
     denoise.add_argument(
         "--precision", default="auto", choices=("auto", "float32", "mixed_bfloat16"),
-        help="auto: bf16 on CPUs with native bf16 (2x faster, within 0.02 dB of float32 for the shipped models), else float32",
+        help="auto: bf16 on CPUs with native bf16 (faster, within 0.02 dB of float32 for the shipped models: docs/performance.md), else float32",
     )  # fmt: skip
     denoise.set_defaults(handler=run_denoise)
 
-    export = commands.add_parser("export", help="write a run's model as a shareable folder (model.keras + config.json)")
+    export = commands.add_parser("export", help="write a run's model as a shareable folder (model.keras + denoiser.json)")
     export.add_argument("run_dir", type=Path)
     export.add_argument("out", type=Path)
     export.add_argument("--checkpoint", default="best", choices=("best", "last"))
@@ -262,7 +257,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except OSError as error:  # the last net for reads and writes outside the paths that say more
-        print(f"error: {error.filename or 'a file'}: {error.strerror or error}; check the path, its permissions and the free space, then run the command again.", file=sys.stderr)
+        print(
+            f"error: {error.filename or 'a file'}: {error.strerror or error}; check the path, its permissions and the free space, then run the command again.",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("interrupted: run the same command again to resume.", file=sys.stderr)

@@ -9,6 +9,7 @@ the config matches.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 from pathlib import Path
@@ -20,7 +21,7 @@ from noise2noise_keras.datasets.pairs import NORMALIZATIONS, PAIRS
 from noise2noise_keras.errors import UserError
 from noise2noise_keras.losses import LOSSES
 from noise2noise_keras.models import ARCHITECTURES
-from noise2noise_keras.noise import default_loss_for, paper_test_noise, parse_noise
+from noise2noise_keras.noise import NoiseModel, default_loss_for, paper_test_noise, parse_noise
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 
@@ -55,19 +56,24 @@ class TrainConfig:
     normalize: str = "percentile"  # own captures (noise 'pairs') only: see datasets.pairs.fit_normalization
     alignment_check: bool = True  # own captures only: refuse pairs that look shifted
     minutes: float = 0.0  # a training time budget: epochs are set from a timing of this machine (0: off; see budget.py)
+    data_source: str = "synthetic"  # synthetic noise on clean photos, or "pairs": the user's own captures (noise "pairs")
 
     def __post_init__(self) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen dataclass)
-        if self.noise == PAIRS:  # the user's own captures: their noise is in the data, validation is held-out scenes
+        if self.noise == PAIRS or self.data_source == PAIRS:  # the user's own captures: their noise is in the data, validation is held-out scenes
+            set_("data_source", PAIRS)
+            set_("noise", PAIRS)
             set_("loss", self.loss or "l2")
             set_("val_dataset", self.dataset)
             set_("val_noise", PAIRS)
         else:
-            noise = parse_noise(self.noise)
+            if self.data_source != "synthetic":
+                raise UserError(f"Unknown data source '{self.data_source}': use synthetic or pairs.")
+            noise = self.noise_model
             set_("noise", noise.spec if self.noise != noise.name else noise.name)
-            set_("loss", self.loss or default_loss_for(self.noise))
+            set_("loss", self.loss or default_loss_for(noise.spec))
             set_("val_dataset", self.val_dataset or self.dataset)
-            set_("val_noise", parse_noise(self.val_noise).spec if self.val_noise else paper_test_noise(self.noise).spec)
+            set_("val_noise", parse_noise(self.val_noise).spec if self.val_noise else paper_test_noise(noise.spec).spec)
         if self.normalize not in NORMALIZATIONS:
             raise UserError(f"Unknown normalisation '{self.normalize}': use one of {', '.join(NORMALIZATIONS)}.")
         if self.target not in TARGETS:
@@ -97,6 +103,16 @@ class TrainConfig:
         if not (0.0 <= self.beta_1 < 1.0 and 0.0 <= self.beta_2 < 1.0 and 0.0 < self.epsilon < math.inf):
             raise UserError(f"Adam needs 0 <= beta_1, beta_2 < 1 and epsilon > 0 (got {self.beta_1}, {self.beta_2}, {self.epsilon}).")
 
+    @functools.cached_property
+    def noise_model(self) -> NoiseModel:
+        """The training noise, parsed once (synthetic data only)."""
+        return parse_noise(self.noise)
+
+    @functools.cached_property
+    def val_noise_model(self) -> NoiseModel:
+        """The validation noise, parsed once (synthetic data only)."""
+        return parse_noise(self.val_noise)
+
     @property
     def total_steps(self) -> int:
         return self.epochs * self.steps_per_epoch
@@ -108,13 +124,15 @@ class TrainConfig:
         write_json(path, self.to_dict())
 
     @classmethod
-    def load(cls, path: str | Path) -> "TrainConfig":
+    def load(cls, path: str | Path) -> TrainConfig:
         known = {field.name for field in dataclasses.fields(cls)}
         try:
             stored = json.loads(Path(path).read_text())
             return cls(**{k: v for k, v in stored.items() if k in known})
         except (ValueError, TypeError, AttributeError) as error:  # not JSON, not an object, or fields of the wrong type
-            raise UserError(f"{path} is not a valid training config ({type(error).__name__}: {str(error)[:120]}): restore it, or start a new --run-dir.") from None
+            raise UserError(
+                f"{path} is not a valid training config ({type(error).__name__}: {str(error)[:120]}): restore it, or start a new --run-dir."
+            ) from None
 
 
 # Presets: named bundles of defaults; explicit command-line options override them.
@@ -123,7 +141,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # cosine^2 learning-rate ramp-down over the last 30% (ramp_down_perc=0.3 in the official config).
     "paper": dict(epochs=300, steps_per_epoch=1000, batch_size=4, crop=256, learning_rate=3e-4, rampdown_fraction=0.3, augment=False),
     # Five minutes of training on any CPU (a time budget: as many 50-step epochs as this machine fits; --epochs N
-    # trains N epochs instead). Batch, crop and learning rate were chosen by equal-time measurements (README).
+    # trains N epochs instead). Batch, crop and learning rate were chosen by equal-time measurements (benchmarks/results/quality_per_minute.md).
     "quick": dict(minutes=5.0, epochs=14, steps_per_epoch=50, batch_size=12, crop=96, learning_rate=1e-3, rampdown_fraction=0.5, augment=True, val_images=2),
     # The shipped models' recipe: `quick`'s batch, crop, learning rate, ramp-down and flips (which beat `paper` at equal
     # CPU time at 5, 20 and 60 minutes: benchmarks/results/quality_per_minute.md) for 30k steps, 4 validation images.

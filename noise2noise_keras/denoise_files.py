@@ -27,7 +27,7 @@ from noise2noise_keras.artifacts import load_denoiser
 from noise2noise_keras.datasets.images import IMAGE_SUFFIXES, list_images
 from noise2noise_keras.errors import UserError
 from noise2noise_keras.image_io import read_image, write_image
-from noise2noise_keras.inference import Normalization, count_missing, denoise
+from noise2noise_keras.inference import count_missing
 from noise2noise_keras.precision import inference_precision
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,12 @@ def expand_inputs(inputs: list[str | Path], skip_earlier_outputs: bool = False) 
                 raise UserError(f"Folder {item} contains no image files (.png, .jpg, .tif, ...).")
             skipped = earlier_outputs(found) if skip_earlier_outputs else set()
             if skipped:
-                log.info("skipping %d earlier output(s) in %s (%s): name them explicitly to denoise them", len(skipped), item, ", ".join(sorted(p.name for p in skipped)))
+                log.info(
+                    "skipping %d earlier output(s) in %s (%s): name them explicitly to denoise them",
+                    len(skipped),
+                    item,
+                    ", ".join(sorted(p.name for p in skipped)),
+                )
             files.extend(file for file in found if file not in skipped)
         elif item.exists():
             files.append(item)
@@ -120,7 +125,7 @@ def denoise_files(
     ``precision`` ``auto`` runs bf16 on CPUs with native bf16 (see :func:`precision.inference_precision`)."""
     files = expand_inputs(inputs, skip_earlier_outputs=output is None)
     targets = output_paths(files, output, overwrite)
-    network, description = load_denoiser(model, inference_precision(precision))
+    denoiser = load_denoiser(model, inference_precision(precision))
     report = DenoiseReport()
     for file, target in tqdm(list(zip(files, targets)), desc="denoising", unit="img", disable=len(files) < 2):
         try:
@@ -128,8 +133,7 @@ def denoise_files(
             missing = count_missing(loaded.pixels)
             if missing:
                 log.warning("%s: %d non-finite value(s) treated as missing: filled for the network, left non-finite in the output", file, missing)
-            normalization = Normalization.from_description(description, loaded.pixels.dtype)  # own-data models record theirs
-            loaded.pixels = denoise(loaded.pixels, network, tile=tile, tta=tta, progress=True, normalization=normalization, in_place=True)
+            loaded.pixels = denoiser.denoise(loaded.pixels, tile=tile, tta=tta, progress=True, in_place=True)  # with its recorded normalisation
             write_image(target, loaded.pixels, loaded)
         except (UserError, MemoryError, tf.errors.ResourceExhaustedError) as error:
             reason = str(error) if isinstance(error, UserError) else f"{file} does not fit in memory: pass --tile 512 (or smaller) to denoise it in tiles."

@@ -5,7 +5,9 @@ default (single-device) strategy. ``multiworker`` is
 MultiWorkerMirroredStrategy with a SlurmClusterResolver: launch one task per
 worker with ``srun`` (jobs/train_multinode.sb); the resolver reads the SLURM
 step's tasks and nodes. ``--batch-size`` is always the **global** batch, split
-evenly over all replicas.
+evenly over all replicas. Several workers train with :func:`fit_workers`,
+a loop of public APIs, because Keras 3's ``fit`` fails under
+MultiWorkerMirroredStrategy.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
         # bookkeeping (SLURM's own --gpus-per-task binding decides which GPU a task sees).
         per_task = max(len(gpus), 1)
         try:
-            resolver = _SlurmResolver(len(gpus), port_base=WORKER_PORT_BASE, gpus_per_node=per_task * max_tasks_per_node(), gpus_per_task=per_task, auto_set_gpu=False)
+            resolver = _SlurmResolver(
+                len(gpus), port_base=WORKER_PORT_BASE, gpus_per_node=per_task * max_tasks_per_node(), gpus_per_task=per_task, auto_set_gpu=False
+            )
         except (KeyError, RuntimeError) as error:
             raise UserError(f"--strategy multiworker needs a SLURM job step launched with srun ({error}): use jobs/train_multinode.sb.") from None
         communication = tf.distribute.experimental.CommunicationOptions(
@@ -93,21 +97,68 @@ def describe_devices(strategy: tf.distribute.Strategy) -> str:
     return f"{type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s) on {where}" + (f", worker {index} of {workers}" if workers > 1 else "")
 
 
-def build_for_multiworker(model: keras.Model, strategy: tf.distribute.Strategy, sample_batch: tuple) -> None:
-    """Work around two Keras 3 bugs that break ``fit`` under MultiWorkerMirroredStrategy.
+def fit_workers(
+    model: keras.Model,
+    strategy: tf.distribute.Strategy,
+    dataset: tf.data.Dataset,
+    initial_epoch: int,
+    epochs: int,
+    steps_per_epoch: int,
+    callbacks: list[keras.callbacks.Callback],
+    verbose: int | str = "auto",
+) -> keras.callbacks.History:
+    """``model.fit`` for several workers, written with public APIs only.
 
-    1. ``fit`` builds the model by ``strategy.reduce``-ing the first (input,
-       target) batch, which fails for a tuple ("Attempt to convert a value
-       (PerReplica...)"); the build only needs shapes, so a local batch does.
-    2. Each step's logs are reduced with ``strategy.reduce("MEAN", v, axis=0)``,
-       which fails on the scalar loss ("Invalid reduction dimension 0"); we
-       make Keras average the logs over this worker's replicas instead. Only
-       the logged loss is affected: gradients are still all-reduced over every
-       worker by the optimizer.
+    Keras 3's own ``fit`` does not run under MultiWorkerMirroredStrategy
+    (keras-team/keras#20585: it reduces the first batch to build the model,
+    which fails with "Attempt to convert a value (PerReplica...)"). This loop
+    does what ``fit`` does for this project: the global batch is split over the
+    replicas by ``experimental_distribute_dataset``, each replica's loss is
+    divided by the replica count (the optimizer all-reduces the gradients by
+    sum, so the update is the global batch's mean), and the callbacks see the
+    epochs, steps and running-mean ``loss`` that ``fit`` reports.
     """
-    from keras.src.backend.tensorflow import trainer as tf_trainer
+    history = keras.callbacks.History()
+    callback_list = keras.callbacks.CallbackList(
+        [*callbacks, history], add_progbar=verbose != 0, model=model, verbose=1 if verbose == "auto" else verbose, epochs=epochs, steps=steps_per_epoch
+    )
+    iterator = iter(strategy.experimental_distribute_dataset(dataset))
+    step = _distributed_step(model, strategy)
+    model.stop_training = False
+    logs: dict[str, float] = {}
+    callback_list.on_train_begin()
+    for epoch in range(initial_epoch, epochs):
+        callback_list.on_epoch_begin(epoch)
+        total = 0.0
+        for batch in range(steps_per_epoch):
+            callback_list.on_train_batch_begin(batch)
+            total += float(step(iterator))
+            logs = {"loss": total / (batch + 1)}
+            callback_list.on_train_batch_end(batch, logs)
+            if model.stop_training:
+                break
+        epoch_logs = dict(logs)
+        callback_list.on_epoch_end(epoch, epoch_logs)
+        if model.stop_training:
+            break
+    callback_list.on_train_end(logs)
+    return history
 
-    with strategy.scope():
-        model._symbolic_build(data_batch=sample_batch)  # noqa: SLF001
-    model._maybe_symbolic_build = lambda *args, **kwargs: None  # noqa: SLF001
-    tf_trainer._collective_all_reduce_multi_worker = lambda strategy: False  # noqa: SLF001
+
+def _distributed_step(model: keras.Model, strategy: tf.distribute.Strategy) -> Callable:
+    replicas = strategy.num_replicas_in_sync
+
+    def replica_step(inputs: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            loss = model.loss(targets, model(inputs, training=True))
+            scaled = model.optimizer.scale_loss(loss / replicas)  # a loss-scale optimizer (float16) scales it further
+        gradients = tape.gradient(scaled, model.trainable_variables)
+        model.optimizer.apply(gradients, model.trainable_variables)
+        return loss
+
+    @tf.function
+    def step(iterator) -> tf.Tensor:
+        per_replica = strategy.run(replica_step, args=next(iterator))
+        return strategy.reduce(tf.distribute.ReduceOp.MEAN, per_replica, axis=None)
+
+    return step

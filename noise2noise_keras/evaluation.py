@@ -13,15 +13,17 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import keras
 import numpy as np
 from tqdm import tqdm
 
+from noise2noise_keras.datasets.images import read_images
 from noise2noise_keras.datasets.noisy import fixed_noise
+from noise2noise_keras.datasets.registry import dataset_files
+from noise2noise_keras.denoiser import Denoiser
+from noise2noise_keras.errors import UserError
 from noise2noise_keras.image_io import LoadedImage, write_image
-from noise2noise_keras.inference import denoise
 from noise2noise_keras.metrics import psnr, ssim
-from noise2noise_keras.noise import NoiseModel
+from noise2noise_keras.noise import NoiseModel, parse_noise
 from noise2noise_keras.plots import save_comparison_grid, save_psnr_bars
 
 TEST_SEED = 20180709  # fixed test-noise seed: every evaluation of every model sees the same noise
@@ -44,7 +46,7 @@ def scorable(images: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray
 
 
 def score_images(
-    model: keras.Model,
+    denoiser: Denoiser,
     images: list[tuple[str, np.ndarray]],
     noisy_images: list[np.ndarray],
     with_ssim: bool = True,
@@ -56,7 +58,7 @@ def score_images(
     """
     rows, examples = [], []
     for (name, clean), noisy in tqdm(list(zip(images, noisy_images)), desc="evaluating", unit="img", disable=not progress):
-        denoised = denoise(noisy, model, tile=0)
+        denoised = denoiser.denoise(noisy, tile=0)
         row = {"image": name, "psnr_noisy": psnr(clean, noisy), "psnr_denoised": psnr(clean, denoised)}
         if with_ssim:
             row.update(ssim_noisy=ssim(clean, noisy), ssim_denoised=ssim(clean, denoised))
@@ -67,7 +69,7 @@ def score_images(
 
 
 def evaluate_model(
-    model: keras.Model,
+    denoiser: Denoiser,
     images: list[tuple[str, np.ndarray]],
     noise: NoiseModel,
     out_dir: str | Path,
@@ -87,8 +89,47 @@ def evaluate_model(
         Path(save_noisy).mkdir(parents=True, exist_ok=True)
         for (name, _), noisy in zip(images, noisy_images):
             write_image(Path(save_noisy) / f"{Path(name).stem}.tif", noisy, LoadedImage(noisy, None, {}))
-    rows, examples = score_images(model, images, noisy_images, progress=progress)
+    rows, examples = score_images(denoiser, images, noisy_images, progress=progress)
     return write_report(out_dir, rows, examples, {**info, "noise": noise.spec, "seed": seed})
+
+
+def evaluate_named(
+    model: str | Path,
+    dataset: str | None = None,
+    noise: str | None = None,
+    checkpoint: str = "best",
+    max_images: int | None = None,
+    data_root: str | Path = "data",
+    out_dir: str | Path | None = None,
+    save_noisy: str | Path | None = None,
+) -> tuple[dict[str, Any], Path]:
+    """``n2n evaluate``: score the denoiser named ``model`` (see ``artifacts.find_denoiser``) on ``dataset``'s test images.
+
+    ``dataset`` and ``noise`` default to the model's own validation set and
+    the paper's test noise for its training noise. Reports go to
+    ``RUN_DIR/eval/<dataset>-<noise>`` for a run directory, else
+    ``./eval/<model>/<dataset>-<noise>``. Returns the summary and the report folder.
+    """
+    from noise2noise_keras.artifacts import load_denoiser
+
+    denoiser = load_denoiser(model, "float32", checkpoint)
+    train = denoiser.spec.record.get("train_config") or {}
+    dataset, spec = dataset or train.get("val_dataset"), noise or train.get("val_noise")
+    if denoiser.spec.data_source == "pairs" and noise is None:
+        raise UserError(
+            f"{model} was trained on your own captures: its held-out scores are in its metrics.csv; to score it on synthetic noise pass --dataset and --noise."
+        )
+    if dataset is None or spec is None:
+        raise UserError(f"{model} does not record its validation data: pass --dataset and --noise.")
+    test_noise = parse_noise(spec)
+    images = scorable(read_images(dataset_files(dataset, "test", data_root)))[:max_images]
+    if not images:
+        raise UserError(f"No readable image of at least {SSIM_WINDOW} px on a side in '{dataset}': pass --dataset with a folder of images.")
+    path = Path(model)
+    reports = path / "eval" if (path / "checkpoints").is_dir() else Path("eval") / path.stem
+    out_dir = Path(out_dir) if out_dir else reports / f"{Path(dataset).name}-{test_noise.spec.replace(',', '_')}"
+    info = {"model": str(model), "checkpoint": checkpoint, "dataset": dataset}
+    return evaluate_model(denoiser, images, test_noise, out_dir, info, save_noisy=save_noisy), out_dir
 
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, float]:

@@ -10,15 +10,14 @@ as the export's ``config.json`` describes them. They are written beside
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
 
+from noise2noise_keras.atomic import discard
 from noise2noise_keras.errors import UserError
 from noise2noise_keras.model_zoo import write_package
 
@@ -33,7 +32,7 @@ def export_format(model: keras.Model, out_dir: Path, name: str, description: dic
         return None
     target = out_dir / FORMATS[name]
     staged = out_dir / f".{FORMATS[name]}.partial"
-    _remove(staged)
+    discard(staged)
     try:
         if name == "bioimageio":
             write_package(model, description, staged)
@@ -42,10 +41,10 @@ def export_format(model: keras.Model, out_dir: Path, name: str, description: dic
                 _require_onnx_converter()
             model(np.zeros((1, 32, 32, model.input_shape[-1]), np.float32))  # Keras exports only models that have been called
             model.export(str(staged), format="tf_saved_model" if name == "savedmodel" else "onnx", verbose=False)
-        _remove(target)
+        discard(target)
         os.replace(staged, target)
     finally:
-        _remove(staged)
+        discard(staged)
     return target
 
 
@@ -54,11 +53,3 @@ def _require_onnx_converter() -> None:
         import tf2onnx  # noqa: F401  (Keras' ONNX export on the TensorFlow backend goes through it)
     except ImportError:
         raise UserError("ONNX export needs tf2onnx: pip install 'noise2noise-keras[onnx]' (or pip install tf2onnx onnx).") from None
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()

@@ -14,11 +14,19 @@ microscopes: 16-bit and float colour, planar layouts, which Pillow cannot
 represent); PNG is read with Pillow (``pypng`` for 16 bits: Pillow reduces
 16-bit colour to 8 bits) and written with ``pypng``, streamed from the array;
 every other format through Pillow.
+
+This is the one reader of the package: training and evaluation data come
+through it too (``datasets.images`` converts its result to 8-bit RGB). Its
+guard against decompression bombs is set once, here: images of more than
+``N2N_MAX_IMAGE_PIXELS`` pixels (default 10⁹, a 31623² photo; ``0``: no
+limit) are refused with a sentence naming that setting.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import warnings
 import zlib
 from pathlib import Path
 from typing import BinaryIO
@@ -32,7 +40,9 @@ from noise2noise_keras.atomic import atomic_path, cannot_write
 from noise2noise_keras.errors import UserError
 
 # Denoising a user's own large scan is legitimate; Pillow's default bomb limit (~179 Mpx) is not ours to keep.
-MAX_PIXELS = 1_000_000_000
+MAX_PIXELS_VARIABLE = "N2N_MAX_IMAGE_PIXELS"
+MAX_PIXELS = int(os.environ.get(MAX_PIXELS_VARIABLE, "1000000000") or 0)
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS or None  # Pillow warns above it (an error here) and refuses twice it
 TIFF_SUFFIXES = (".tif", ".tiff")
 _SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
 _ICC_TAG = 34675
@@ -49,6 +59,16 @@ _UPRIGHT = {
     7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
     8: lambda a: np.rot90(a, 1),
 }
+
+
+class TooLarge(ValueError):
+    """An image with more pixels than the decompression-bomb limit."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"has more than {MAX_PIXELS:,} pixels, the limit that guards against decompression bombs: if you trust the file, "
+            f"set {MAX_PIXELS_VARIABLE} to a larger number (0: no limit) and run again"
+        )
 
 
 class UnsupportedImage(ValueError):
@@ -83,12 +103,16 @@ def read_image(path: str | Path) -> LoadedImage:
     """Read ``path`` for denoising; raises :class:`UserError` naming the file if it is not an image."""
     path = Path(path)
     try:
-        return _read_tiff(path) if path.suffix.lower() in TIFF_SUFFIXES else _read_with_pillow(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return _read_tiff(path) if path.suffix.lower() in TIFF_SUFFIXES else _read_with_pillow(path)
     except FileNotFoundError:
         raise UserError(f"{path} does not exist.") from None
-    except UnsupportedImage as error:
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise UserError(f"{path} {TooLarge()}.") from None
+    except (UnsupportedImage, TooLarge) as error:
         raise UserError(f"{path} {error}.") from None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, tifffile.TiffFileError, png.Error) as error:
+    except (OSError, ValueError, SyntaxError, tifffile.TiffFileError, png.Error) as error:
         raise UserError(f"{path} is not a readable image ({error}).") from None
 
 
@@ -99,7 +123,6 @@ def upright(array: np.ndarray, orientation: int) -> np.ndarray:
 
 
 def _read_with_pillow(path: Path) -> LoadedImage:
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     with Image.open(path) as image:
         check_single_unsigned(image)
         info = {key: image.info[key] for key in ("icc_profile", "exif", "dpi") if key in image.info}
@@ -131,7 +154,7 @@ def _read_with_pillow(path: Path) -> LoadedImage:
 
 def _pixels_in_bands(image: Image.Image, rows: int = 256) -> np.ndarray:
     """``np.asarray(image)`` without its transient copies: Pillow's ``tobytes()`` joins chunks of the
-    whole image, so a 1.2 GB photo briefly costs 2.4 GB more. Copying bands of rows costs one band."""
+    whole image, so a huge photo briefly costs twice its size more. Copying bands of rows costs one band."""
     first = np.asarray(image.crop((0, 0, image.width, min(rows, image.height))))
     if image.height <= rows:
         return first
@@ -158,6 +181,8 @@ def _read_tiff(path: Path) -> LoadedImage:
         if len(tiff.pages) > 1:
             raise UnsupportedImage(f"holds {len(tiff.pages)} pages (a multi-page file): save each page as an image file of its own")
         series = tiff.series[0]
+        if MAX_PIXELS and np.prod([side for side, axis in zip(series.shape, series.axes) if axis in "YX"]) > MAX_PIXELS:
+            raise TooLarge()
         array, axes = series.asarray(), series.axes
         tags = tiff.pages[0].tags
         icc, orientation = tags.get(_ICC_TAG), tags.get(_ORIENTATION_TAG)
@@ -239,10 +264,10 @@ class _PngWriter(png.Writer):
 
 def _write_png(path: Path, channels: np.ndarray, info: dict) -> None:
     """8- or 16-bit PNG streamed row by row from the array: Pillow would first copy the whole image
-    into its own 4-bytes-a-pixel buffer (1.6 GB more for a 20000² photo) and keeps 16-bit colour at 8 bits.
+    into its own 4-bytes-a-pixel buffer and keeps 16-bit colour at 8 bits.
 
     ICC profile, EXIF and dpi are written as Pillow writes them. Rows are not filtered: at zlib level 1
-    that writes 2.5x faster than Pillow and files about 11 % larger (measured on a 4 x 4 tiling of kodim05)."""
+    that writes faster than Pillow, for files somewhat larger (docs/inference.md has the measurement)."""
     height, width, planes = channels.shape
     chunks = []
     if info.get("icc_profile"):  # name, NUL, deflate method 0, profile

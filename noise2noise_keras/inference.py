@@ -1,12 +1,12 @@
 """Denoising images of any size with a trained model: padding, tiling and test-time augmentation.
 
-The U-Net needs sides that are multiples of 32: images are reflect-padded at
-the bottom/right up to the next multiple (as the official code does at test
+A network needs sides that are multiples of its pooling grid (32 for the
+paper's U-Net; see ``models.GEOMETRY``): images are reflect-padded at the
+bottom/right up to the next multiple (as the official code does at test
 time), denoised, and cropped back. Large images are processed in tiles: each
-tile's output core is computed from a window extended by ``TILE_MARGIN``
-pixels of context on every side (clipped at the image edges) and aligned to
-the 32-pixel pooling grid. Every output pixel of this U-Net depends only on
-inputs less than 160 pixels away within that grid, so tiled output equals
+tile's output core is computed from a window extended by the architecture's
+margin of context on every side (clipped at the image edges) and aligned to
+its grid. The margin covers the receptive field, so tiled output equals
 whole-image output up to float rounding.
 
 Memory is bounded by the window, not the image: windows are padded and
@@ -17,7 +17,6 @@ integer in memory, so a 20000 x 20000 RGB photo costs its two uint8 copies
 
 from __future__ import annotations
 
-import dataclasses
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,60 +26,25 @@ import numpy as np
 from tqdm import tqdm
 
 from noise2noise_keras.errors import UserError
+from noise2noise_keras.models import GEOMETRY, Geometry
+from noise2noise_keras.normalization import Normalization
 
-SIZE_MULTIPLE = 32
-TILE_MARGIN = 160  # receptive field of the paper's U-Net: 159 px on either side, on the 32-px grid
+DEFAULT_GEOMETRY = GEOMETRY["unet"]  # for a bare network: the paper's U-Net, whose grid and margin also cover every other architecture
 AUTO_TILE = 512  # tile side used when ``tile`` is None and the image is larger than AUTO_TILE_PIXELS
 AUTO_TILE_PIXELS = 2048 * 2048  # up to here one pass is fastest and fits comfortably in memory
 
 # The 8 flips/rotations of the square's symmetry group, as (forward, inverse) pairs.
 _DIHEDRAL = [
-    (lambda a, k=k, f=f: np.rot90(a[:, ::-1] if f else a, k), lambda a, k=k, f=f: (np.rot90(a, -k)[:, ::-1] if f else np.rot90(a, -k)))
+    (lambda a, k=k, f=f: np.rot90(a[:, ::-1] if f else a, k), lambda a, k=k, f=f: np.rot90(a, -k)[:, ::-1] if f else np.rot90(a, -k))
     for f in (False, True)
     for k in range(4)
 ]
 
 
-@dataclasses.dataclass(frozen=True)
-class Normalization:
-    """How a model's [0, 1] units map to pixel values: ``value = offset + scale * unit``.
-
-    Models trained on synthetic noise use the sample type's full range
-    (:meth:`for_dtype`). Models trained on a user's own captures may use
-    percentile normalisation (recorded in their config), which maps the data's
-    0.1-99.9 % range to [0, 1]: values beyond it are kept, not clipped.
-    """
-
-    offset: float
-    scale: float
-    clip_unit_range: bool = True  # clip the model's output to [0, 1] before mapping back
-
-    @classmethod
-    def for_dtype(cls, dtype: np.dtype) -> "Normalization":
-        dtype = np.dtype(dtype)
-        return cls(0.0, float(np.iinfo(dtype).max) if dtype.kind == "u" else 1.0)
-
-    @classmethod
-    def from_description(cls, description: dict, dtype: np.dtype) -> "Normalization":
-        """The normalisation recorded in a model's config (see ``datasets.pairs``), else the dtype's range."""
-        recorded = description.get("normalization")
-        if not recorded or recorded.get("mode") == "dtype":
-            return cls.for_dtype(dtype)
-        return cls(float(recorded["offset"]), float(recorded["scale"]), clip_unit_range=False)
-
-    def to_units(self, pixels: np.ndarray) -> np.ndarray:
-        """Pixels as float32 model units, ``(value - offset) / scale``: what the model saw in training."""
-        units = pixels.astype(np.float32)
-        if self.offset:
-            units -= self.offset
-        if self.scale != 1.0:
-            units /= self.scale
-        return units
-
-
-def _windows(height: int, width: int, tile: int, margin: int) -> Iterator[tuple[slice, slice, slice, slice]]:
-    """(window rows, window cols, output rows, output cols) covering the image padded to the 32-px grid."""
-    padded_h, padded_w = height + -height % SIZE_MULTIPLE, width + -width % SIZE_MULTIPLE
+def _windows(height: int, width: int, tile: int, geometry: Geometry) -> Iterator[tuple[slice, slice, slice, slice]]:
+    """(window rows, window cols, output rows, output cols) covering the image padded to the architecture's grid."""
+    multiple, margin = geometry.size_multiple, geometry.margin
+    padded_h, padded_w = height + -height % multiple, width + -width % multiple
     for top in range(0, height, tile):
         for left in range(0, width, tile):
             y0, x0 = max(0, top - margin), max(0, left - margin)
@@ -107,7 +71,7 @@ def _float_window(image: np.ndarray, rows: slice, cols: slice, pad_mode: str, no
     """Rows/cols of ``image`` in model units (float32), reflect-padded where they run past the bottom/right edge.
 
     Equal to the same window of the whole padded image: windows past an edge
-    always start at least TILE_MARGIN (> 31) pixels before it. Non-finite
+    always start at least a margin (more than the padding) before it. Non-finite
     values become ``fill`` (model units) when it is given.
     """
     height, width = image.shape[:2]
@@ -125,7 +89,7 @@ def _predictor(model: keras.Model, tta: bool, gray_through_rgb: bool) -> Callabl
 
     def call(window: np.ndarray) -> np.ndarray:
         # predict_on_batch runs a cached graph: it frees each activation once used, where an eager call of a
-        # functional model holds them all (2.4 GB instead of 1.0 GB for an 832 x 832 window), and it is faster.
+        # functional model holds them all (more than twice the memory for a large window), and it is faster.
         return np.asarray(model.predict_on_batch(np.ascontiguousarray(window)[None]), dtype=np.float32)[0]
 
     def predict(window: np.ndarray) -> np.ndarray:
@@ -145,10 +109,10 @@ def denoise(
     model: keras.Model,
     tile: int | None = None,
     tta: bool = False,
-    margin: int = TILE_MARGIN,
     progress: bool = False,
     normalization: Normalization | None = None,
     in_place: bool = False,
+    geometry: Geometry = DEFAULT_GEOMETRY,
 ) -> np.ndarray:
     """Denoise an (H, W) or (H, W, C) image; returns (H, W, C) of the same kind, clipped to its range.
 
@@ -159,8 +123,8 @@ def denoise(
     to RGB and the result averaged back), or match the model's channels.
     ``tile`` bounds memory for large images: ``None`` tiles only images above
     ``AUTO_TILE_PIXELS`` (tiling costs the context margins), ``0`` never.
-    ``margin`` is the context around each tile; below ``TILE_MARGIN`` tiles
-    no longer match the whole-image result. ``tta`` averages the 8
+    ``geometry`` is the architecture's grid and tile margin (a
+    :class:`~noise2noise_keras.denoiser.Denoiser` passes its own). ``tta`` averages the 8
     flips/rotations, which costs 8x the time. ``progress`` shows a bar over
     the tiles when there are several. ``in_place`` writes the result into
     ``image`` itself (when it is uint8, uint16 or float32), so a huge image
@@ -184,17 +148,14 @@ def denoise(
     height, width = image.shape[:2]
     if tile is None:
         tile = AUTO_TILE if height * width > AUTO_TILE_PIXELS else 0
-    if tile < 0 or tile % SIZE_MULTIPLE:
-        raise UserError(f"--tile {tile} must be 0 or a positive multiple of {SIZE_MULTIPLE}.")
-    if margin < 0 or margin % SIZE_MULTIPLE:
-        raise UserError(f"The tile margin {margin} must be a non-negative multiple of {SIZE_MULTIPLE}.")
+    multiple = geometry.size_multiple
+    if tile < 0 or tile % multiple:
+        raise UserError(f"--tile {tile} must be 0 or a positive multiple of {multiple}.")
     if tile == 0:
         tile = max(height, width)  # one window: the whole padded image
-    pad_mode = "reflect" if min(height, width) > max(-height % SIZE_MULTIPLE, -width % SIZE_MULTIPLE) else "symmetric"
+    pad_mode = "reflect" if min(height, width) > max(-height % multiple, -width % multiple) else "symmetric"
     normalization = normalization or Normalization.for_dtype(image.dtype)
-    integer = np.issubdtype(image.dtype, np.integer)
-    low, high = (0, np.iinfo(image.dtype).max) if integer else (-np.inf, np.inf)
-    dtype = image.dtype if integer else np.dtype(np.float32)
+    dtype = image.dtype if np.issubdtype(image.dtype, np.integer) else np.dtype(np.float32)
     output = image if in_place and image.dtype == dtype and image.flags.writeable else np.empty(image.shape, dtype=dtype)
     finite = np.isfinite(image) if image.dtype.kind == "f" else None  # one pass over the image; integers are always finite
     missing = ~finite if finite is not None and not finite.all() else None
@@ -203,15 +164,12 @@ def denoise(
     predict = _predictor(model, tta, gray_through_rgb)
     tiles = -(-height // tile) * -(-width // tile)
     pending: list[tuple[slice, slice, np.ndarray]] = []  # results not yet written: their pixels may still be context
-    for rows, cols, out_rows, out_cols in tqdm(_windows(height, width, tile, margin), "tiles", tiles, leave=False, disable=not progress or tiles == 1):
+    for rows, cols, out_rows, out_cols in tqdm(_windows(height, width, tile, geometry), "tiles", tiles, leave=False, disable=not progress or tiles == 1):
         if cols.start == 0:  # a new tile row: rows above its first window are never read again
             pending = _write_finished(output, pending, below=rows.start)
         result = predict(_float_window(image, rows, cols, pad_mode, normalization, fill))
         block = result[out_rows.start - rows.start : out_rows.stop - rows.start, out_cols.start - cols.start : out_cols.stop - cols.start]
-        if normalization.clip_unit_range:
-            block = np.clip(block, 0.0, 1.0)
-        block = block * normalization.scale + normalization.offset
-        pending.append((out_rows, out_cols, np.clip(np.rint(block), low, high).astype(dtype) if integer else block))
+        pending.append((out_rows, out_cols, normalization.to_pixels(block, dtype)))
     _write_finished(output, pending, below=height)
     if missing is not None:
         output[missing] = missing_values
@@ -226,21 +184,11 @@ def _write_finished(output: np.ndarray, pending: list[tuple[slice, slice, np.nda
     return [entry for entry in pending if entry[0].stop > below]
 
 
-def load_model(path: str | Path, checkpoint: str = "best") -> keras.Model:
-    """Load a trained model from a ``.keras`` file or a run directory.
-
-    A run directory yields ``checkpoints/{checkpoint}.keras`` (``best`` by
-    validation PSNR, or ``last``), falling back to the other one.
-    """
+def load_model(path: str | Path) -> keras.Model:
+    """The network in a ``.keras`` file, checked to be an image denoiser (``artifacts.load_denoiser`` finds it by name)."""
     path = Path(path)
-    if path.is_dir():
-        candidates = [path / "checkpoints" / f"{name}.keras" for name in (checkpoint, "last", "best")]
-        found = next((candidate for candidate in candidates if candidate.is_file()), None)
-        if found is None:
-            raise UserError(f"No checkpoint in {path / 'checkpoints'}: train a model there first (n2n train ...).")
-        path = found
-    elif not path.is_file():
-        raise UserError(f"Model '{path}' does not exist: pass a run directory or a .keras file.")
+    if not path.is_file():
+        raise UserError(f"Model file '{path}' does not exist: pass a run directory, a model folder or a .keras file.")
     if not zipfile.is_zipfile(path):
         raise UserError(f"{path} is not a Keras model file (a .keras file is a zip archive and this one is not): pass a model saved by noise2noise_keras.")
     try:
@@ -267,6 +215,8 @@ def check_denoiser(model: keras.Model, path: str | Path) -> None:
     inputs, outputs = model.inputs, model.outputs
     shapes = f"input {tuple(model.input_shape) if len(inputs) == 1 else len(inputs)}, output {tuple(model.output_shape) if len(outputs) == 1 else len(outputs)}"
     if len(inputs) != 1 or len(outputs) != 1 or len(model.input_shape) != 4 or len(model.output_shape) != 4 or model.input_shape[-1] != model.output_shape[-1]:
-        raise UserError(f"{path} is a Keras model but not an image denoiser ({shapes}; expected (None, None, None, C) in and out): pass a model trained by n2n train.")
+        raise UserError(
+            f"{path} is a Keras model but not an image denoiser ({shapes}; expected (None, None, None, C) in and out): pass a model trained by n2n train."
+        )
     if any(side is not None for side in model.input_shape[1:3]):
         raise UserError(f"{path} only takes images of one size ({shapes}): a denoiser here must accept any size, as models trained by n2n train do.")

@@ -34,7 +34,9 @@ def with_stock_layers(model: keras.Model) -> keras.Model:
         if isinstance(layer, FusableLeakyReLU):
             return keras.layers.LeakyReLU.from_config(layer.get_config())
         if type(layer).__module__.startswith("noise2noise_keras"):
-            raise UserError(f"The {type(layer).__name__} layer of this architecture is ours, which bioimage.io's Keras runner cannot load: export a unet, hourglass or unet_bn model.")
+            raise UserError(
+                f"The {type(layer).__name__} layer of this architecture is ours, which bioimage.io's Keras runner cannot load: export a unet, hourglass or unet_bn model."
+            )
         return layer.__class__.from_config(layer.get_config())
 
     stock = keras.models.clone_model(model, clone_function=clone)

@@ -22,17 +22,12 @@ Spec strings (parameters in the paper's units)::
 from __future__ import annotations
 
 import dataclasses
-import functools
-import string
-import threading
-from collections.abc import Iterable, Iterator
-from typing import Any
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image, ImageDraw, ImageFont
 
 from noise2noise_keras.errors import UserError
+from noise2noise_keras.text_overlay import render_one_at_a_time
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,9 +161,10 @@ class TextNoise(NoiseModel):
     """Random strings in random colours, sizes and positions until a fraction p is covered.
 
     Glyphs come from Pillow's built-in scalable font (no download), rendered
-    once per size into an atlas and composed inside a ``tf.numpy_function``;
-    they are drawn without anti-aliasing so every pixel is either the image
-    or the text colour, which makes the coverage exact.
+    once per size into an atlas and composed inside a ``tf.numpy_function``
+    (see :mod:`noise2noise_keras.text_overlay`); they are drawn without
+    anti-aliasing so every pixel is either the image or the text colour,
+    which makes the coverage exact.
     """
 
     unit_scale = 0.01
@@ -177,132 +173,10 @@ class TextNoise(NoiseModel):
         param_seed, text_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
         p = self.draw_parameter(param_seed)
         shape = tf.shape(image)
-        colours, mask = tf.numpy_function(
-            _render_one_at_a_time, [shape[0], shape[1], shape[2], p, text_seed], [tf.float32, tf.bool], stateful=False
-        )
+        colours, mask = tf.numpy_function(render_one_at_a_time, [shape[0], shape[1], shape[2], p, text_seed], [tf.float32, tf.bool], stateful=False)
         colours = tf.ensure_shape(colours, image.shape)
         mask = tf.ensure_shape(mask, image.shape[:2] + (1,))
         return tf.where(mask, colours, image)
-
-
-_RENDER_LOCK = threading.Lock()
-
-
-def _render_one_at_a_time(*arguments: Any) -> tuple[np.ndarray, np.ndarray]:
-    """``render_text_overlay`` for tf.data's parallel map, one call at a time.
-
-    Rendering is thousands of small numpy calls that each need the GIL; two
-    tf.data threads rendering at once were each 2.6x slower (8.2 vs 3.2 ms
-    per 128² overlay), worse than taking turns. Waiting on a lock releases
-    the GIL, so TensorFlow's own ops (crops, flips, noise) keep running in
-    parallel meanwhile.
-    """
-    with _RENDER_LOCK:
-        return render_text_overlay(*arguments)
-
-
-TEXT_MAX_FONT = 40  # pixels; if it grew with the image, test photos would get glyphs no training crop showed
-_TEXT_ALPHABET = np.array(list(string.ascii_letters + string.digits + string.punctuation + " "))
-
-
-@dataclasses.dataclass(frozen=True)
-class _Glyph:
-    """One character's aliased ink, where it sits relative to the pen, and how far it moves the pen."""
-
-    ink: np.ndarray | None  # bool (h, w), trimmed to the inked pixels; None for blank characters
-    left: int
-    top: int
-    advance: int
-
-
-@functools.lru_cache(maxsize=64)
-def _glyph_atlas(size: int) -> dict[str, _Glyph]:
-    """Every character of the alphabet rasterised once at ``size``.
-
-    FreeType rasterisation was 56 % of the text-noise time when each string
-    was rendered on its own; composing strings from cached glyphs removes it.
-    Glyphs follow each other by their aliased advance, as in Pillow's basic
-    layout, but each is placed on its own, so a glyph can land one pixel from
-    where Pillow puts it inside a string (measured on 1000 random strings:
-    57 % identical, 4.9 % of the ink pixels differ): the same kind of text,
-    not the same pixels.
-    """
-    font = ImageFont.load_default(size=size)
-    atlas = {}
-    for character in _TEXT_ALPHABET.tolist():
-        left, top, right, bottom = font.getbbox(character, mode="1")
-        stamp = Image.new("L", (max(1, right - left), max(1, bottom - top)), 0)
-        draw = ImageDraw.Draw(stamp)
-        draw.fontmode = "1"
-        draw.text((-left, -top), character, fill=255, font=font)
-        ink = np.asarray(stamp) > 0
-        rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-        advance = int(font.getlength(character, mode="1"))  # aliased hinting has its own advances
-        if rows.size == 0:
-            atlas[character] = _Glyph(None, 0, 0, advance)
-            continue
-        trimmed = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].copy()
-        atlas[character] = _Glyph(trimmed, left + int(cols[0]), top + int(rows[0]), advance)
-    return atlas
-
-
-_GLYPH_OVERHANG = 2  # pixels any glyph of sizes 10..TEXT_MAX_FONT reaches left of its pen (a test checks it)
-
-
-def _placed_glyphs(atlas: dict[str, _Glyph], text: Iterable[str], x: int, y: int, right: int) -> Iterator[tuple[int, int, np.ndarray]]:
-    """``(left, top, ink)`` of each inked glyph of ``text`` drawn with its origin at ``(x, y)``, up to column ``right``.
-
-    Pens only move right, so once one is past ``right`` by more than a glyph
-    can overhang, the rest of the string is outside the picture: stopping
-    there skips about a third of the glyphs of a 128² training crop.
-    """
-    for glyph in map(atlas.__getitem__, text):
-        if x - _GLYPH_OVERHANG >= right:
-            return
-        if glyph.ink is not None:
-            yield x + glyph.left, y + glyph.top, glyph.ink
-        x += glyph.advance
-
-
-def render_text_overlay(
-    height: int, width: int, channels: int, coverage: float, seed: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Draw random text until ``coverage`` of the pixels is covered.
-
-    Returns ``(colours, mask)``: float32 (H, W, C) text colours in [0, 1] and a
-    bool (H, W, 1) mask of covered pixels. Later strings overwrite earlier ones.
-    Strings are composed from the glyph atlas and blitted with numpy one
-    glyph at a time; coverage is counted on each glyph's box, so the stopping
-    rule stays exact without recounting the whole mask.
-    """
-    height, width, channels = int(height), int(width), int(channels)
-    rng = np.random.default_rng(np.asarray(seed, dtype=np.int64).view(np.uint64).tolist())
-    mask = np.zeros((height, width), dtype=bool)
-    colours = np.zeros((height, width, 3), dtype=np.uint8)
-    target = int(round(float(coverage) * height * width))
-    covered = 0
-    max_size = min(TEXT_MAX_FONT, max(12, min(height, width) // 3))  # glyphs as big on a photo as on a training crop
-    for _ in range(10_000):
-        if covered >= target:
-            break
-        atlas = _glyph_atlas(int(rng.integers(10, max_size + 1)))
-        text = _TEXT_ALPHABET[rng.integers(0, _TEXT_ALPHABET.size, size=int(rng.integers(3, 16)))].tolist()  # rng.choice's stream, at a third of its cost
-        x, y = int(rng.integers(-width // 4, width)), int(rng.integers(-height // 8, height))
-        colour = rng.integers(0, 256, size=3).astype(np.uint8)
-        for x0, y0, glyph_ink in _placed_glyphs(atlas, text, x, y, width):
-            top, left = max(y0, 0), max(x0, 0)
-            bottom, right = min(y0 + glyph_ink.shape[0], height), min(x0 + glyph_ink.shape[1], width)
-            if top >= bottom or left >= right:
-                continue  # outside the picture
-            ink = glyph_ink[top - y0 : bottom - y0, left - x0 : right - x0]
-            region = mask[top:bottom, left:right]
-            covered += int(np.count_nonzero(ink > region))  # newly inked pixels
-            region |= ink
-            np.copyto(colours[top:bottom, left:right], colour, where=ink[..., None])
-    colours = colours.astype(np.float32) / 255.0
-    if channels == 1:
-        colours = colours.mean(axis=2, keepdims=True)
-    return colours, mask[..., None]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,7 +26,7 @@ from noise2noise_keras.config import TrainConfig, make_config
 from noise2noise_keras.environment import collect_environment
 from noise2noise_keras.errors import UserError
 from noise2noise_keras.plots import save_ranking
-from noise2noise_keras.training import train
+from noise2noise_keras.training import higher_is_better, train
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +79,10 @@ def run_sweep(preset: str, options: dict[str, Any], grid: dict[str, list[Any]], 
         log.info("sweep run %d of %d: %s", index, len(runs), run_name(combination))
         summary = train(config, run_dir, verbose=2, strategy=strategy)
         keras.backend.clear_session()
-        monitor = summary["monitor"]  # val_psnr, or val_n2n_loss for own captures without clean images
+        monitor = summary["monitor"]  # val_psnr; own captures: val_psnr_full, or val_n2n_loss without clean images
         scores = {"best": summary[f"best_{monitor}"], "final": summary[f"final_{monitor}"], "undenoised": summary[f"{monitor}_noisy"]}
         rows.append({**combination, "run_dir": run_dir.name, "monitor": monitor, **scores, "train_seconds_total": summary["train_seconds_total"]})
-    ranked = sorted(rows, key=lambda row: row["best"], reverse=rows[0]["monitor"] == "val_psnr")
+    ranked = sorted(rows, key=lambda row: row["best"], reverse=higher_is_better(rows[0]["monitor"]))
     write_ranking(out_dir, ranked, grid, runs[0][1])
     return ranked
 
@@ -94,7 +94,7 @@ def write_ranking(out_dir: Path, ranked: list[dict[str, Any]], grid: dict[str, l
     (out_dir / "sweep.json").write_text(json.dumps(record, indent=2) + "\n")
     keys = list(grid)
     monitor = ranked[0]["monitor"]
-    unit = "dB" if monitor == "val_psnr" else "model units²"
+    unit = "dB" if higher_is_better(monitor) else "model units²"
     lines = [
         f"# Sweep: {example.noise} on {example.dataset}, arch {example.arch}, ranked by best {monitor} ({example.val_noise})",
         "",
@@ -111,4 +111,4 @@ def write_ranking(out_dir: Path, ranked: list[dict[str, Any]], grid: dict[str, l
     (out_dir / "sweep.md").write_text("\n".join(lines) + "\n")
     labels = [", ".join(str(row[k]) for k in keys) for row in ranked]
     save_ranking(out_dir / "sweep.png", labels, {f"best {monitor}": [row["best"] for row in ranked]}, ranked[0]["undenoised"], f"{example.arch}: {' / '.join(keys)}",
-                 unit="PSNR (dB)" if monitor == "val_psnr" else "held-out Noise2Noise loss")  # fmt: skip
+                 unit="PSNR (dB)" if higher_is_better(monitor) else "held-out Noise2Noise loss")  # fmt: skip

@@ -5,14 +5,14 @@ Run directory layout::
     config.json        the resolved config (re-running with another config is refused)
     environment.json   packages, git commit, CPU/GPU, seed, precision; one entry per (re)start
     metrics.csv        one row per epoch: loss, val_psnr, val_ssim, learning_rate, seconds
-    checkpoints/       last.keras (every epoch), best.keras (best val_psnr)
-    backup/            Keras BackupAndRestore state (weights + optimizer + epoch + step) while training
+    checkpoints/       last/ (every epoch), best/ (best validation score): denoiser folders
+    state/             weights + optimizer + position, while training (see resume.py)
     logs/              TensorBoard event files
     samples/           epoch_NNN.png: noisy / denoised / clean validation crops
     summary.json       written when training completes; its presence means "done"
 
 Re-running the same command on an existing directory resumes mid-run: the
-backup restores weights, optimizer state (hence the learning-rate schedule),
+state restores weights, optimizer state (hence the learning-rate schedule),
 epoch and step (a run stopped by a signal mid-epoch finishes just that
 epoch's remaining steps), and the data stream continues where it stopped.
 """
@@ -20,10 +20,10 @@ epoch's remaining steps), and the data stream continues where it stopped.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
-import shutil
 import time
 import warnings
 from pathlib import Path
@@ -33,23 +33,26 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from noise2noise_keras.artifacts import CHECKPOINTS, run_spec
 from noise2noise_keras.atomic import cannot_write, write_json
 from noise2noise_keras.budget import budgeted, same_run, time_this_machine
-from noise2noise_keras.callbacks import AnnealGamma, AtomicModelCheckpoint, EpochCSVLogger, PairValidation, Validation, read_metrics
+from noise2noise_keras.callbacks import AnnealGamma, DenoiserCheckpoint, EpochCSVLogger, PairValidation, Validation, read_metrics
 from noise2noise_keras.config import TrainConfig
 from noise2noise_keras.datasets.images import read_images
 from noise2noise_keras.datasets.noisy import CropStream, NoisyDataset, fixed_noise
-from noise2noise_keras.datasets.pairs import PAIRS, PairedDataset, fit_normalization, load_scenes, split_scenes
+from noise2noise_keras.datasets.pairs import PairedDataset, fit_normalization, load_scenes, split_scenes
 from noise2noise_keras.datasets.registry import dataset_files
-from noise2noise_keras.distribution import any_worker_flag, build_for_multiworker, describe_devices, make_strategy, worker_info
-from noise2noise_keras.environment import collect_environment, cpu_model
+from noise2noise_keras.denoiser import Denoiser, DenoiserSpec, spec_for_training
+from noise2noise_keras.distribution import any_worker_flag, describe_devices, fit_workers, make_strategy, worker_info
+from noise2noise_keras.environment import collect_environment, cpu_model, git_commit
 from noise2noise_keras.errors import UserError
 from noise2noise_keras.evaluation import SSIM_WINDOW, TEST_SEED, scorable
+from noise2noise_keras.inference import load_model
 from noise2noise_keras.losses import AnnealedL0Loss, build_loss
 from noise2noise_keras.models import build_model
-from noise2noise_keras.noise import parse_noise
 from noise2noise_keras.precision import apply_precision, resolve_precision
-from noise2noise_keras.preemption import PreemptibleBackup, StopRequest
+from noise2noise_keras.preemption import StopRequest
+from noise2noise_keras.resume import TrainingState, clear_state, restore
 from noise2noise_keras.schedules import RampDownSchedule
 
 log = logging.getLogger(__name__)
@@ -60,7 +63,7 @@ warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
 def default_run_dir(config: TrainConfig, root: str | Path = "runs") -> Path:
     """``runs/<noise>-<dataset>-<target>``, e.g. ``runs/gaussian-bsds300-noisy`` or ``runs/pairs-micro-noisy``."""
-    noise = config.noise if config.noise == PAIRS else parse_noise(config.noise).name
+    noise = config.noise if config.data_source == "pairs" else config.noise_model.name
     dataset = Path(config.dataset).name or "data"
     return Path(root) / f"{noise}-{dataset}-{config.target}"
 
@@ -88,18 +91,7 @@ def record_environment(run_dir: Path, **extra: Any) -> None:
     write_json(path, {"starts": starts})
 
 
-def backup_position(run_dir: Path) -> tuple[int, int]:
-    """``(epoch, step within that epoch)`` saved in the backup; ``(0, 0)`` for a fresh run."""
-    metadata = run_dir / "backup" / "training_metadata.json"
-    if not metadata.is_file():
-        return 0, 0
-    position = json.loads(metadata.read_text())
-    return int(position["epoch"]), int(position.get("batch", 0))
-
-
-def train(
-    config: TrainConfig, run_dir: str | Path, verbose: int | str = "auto", strategy: str = "auto", stop: StopRequest | None = None
-) -> dict[str, Any]:
+def train(config: TrainConfig, run_dir: str | Path, verbose: int | str = "auto", strategy: str = "auto", stop: StopRequest | None = None) -> dict[str, Any]:
     """Train (or resume) the run in ``run_dir``; return its summary (also in summary.json).
 
     ``strategy`` picks the ``tf.distribute`` strategy (see
@@ -142,7 +134,7 @@ def _train(config: TrainConfig, run_dir: Path, verbose: int | str, strategy: str
         raise UserError(f"--minutes times one device; with {replicas} replicas pass --epochs instead.")
     if config.batch_size % replicas:
         raise UserError(f"--batch-size {config.batch_size} is the global batch and must be divisible by the {replicas} replicas.")
-    data, validation, monitor, data_record = load_training_data(config, run_dir)  # every data problem surfaces before anything is written
+    data, validation, monitor, spec = load_training_data(config, run_dir)  # every data problem surfaces before anything is written
     precision = resolve_precision(config.precision)
     apply_precision(precision)
     timing = None
@@ -150,8 +142,11 @@ def _train(config: TrainConfig, run_dir: Path, verbose: int | str, strategy: str
         timing = time_this_machine(config, data.channels, iter(data.stream(config.batch_size)), validation.score)
         config = budgeted(config, timing)
     resuming = prepare_run_dir(config, run_dir) if chief else (run_dir / "config.json").is_file()
-    if chief and data_record:
-        write_json(run_dir / "data.json", data_record)
+    spec = spec.with_record(train_config=config.to_dict())  # a time budget has set the epochs since the data was read
+    if chief and config.data_source == "pairs":
+        write_json(run_dir / "data.json", {"normalization": spec.normalization, "channels": spec.channels, **spec.record["scenes"]})
+    if chief and resuming:
+        migrate_checkpoints(run_dir)
 
     keras.utils.set_random_seed(config.seed)
     devices = describe_devices(distribution)
@@ -170,30 +165,47 @@ def _train(config: TrainConfig, run_dir: Path, verbose: int | str, strategy: str
             schedule, beta_1=config.beta_1, beta_2=config.beta_2, epsilon=config.epsilon, global_clipnorm=config.clip_norm or None
         )
         model.compile(optimizer=optimizer, loss=loss, jit_compile=False)
-    if worker_info(distribution)[1] > 1:
-        build_for_multiworker(model, distribution, next(iter(data.stream(config.batch_size // replicas))))
 
     stop = stop or StopRequest()
     stop.install()
-    backup = PreemptibleBackup(str(run_dir / "backup"), stop, any_worker_flag(distribution), write=chief)
-    callbacks = [*([AnnealGamma(loss.gamma, config.total_steps)] if isinstance(loss, AnnealedL0Loss) else []), backup, keras.callbacks.TerminateOnNaN()]
+    state = TrainingState(run_dir, stop, any_worker_flag(distribution), write=chief)
+    callbacks = [*([AnnealGamma(loss.gamma, config.total_steps)] if isinstance(loss, AnnealedL0Loss) else []), keras.callbacks.TerminateOnNaN()]
     if chief:
-        callbacks += chief_callbacks(run_dir, validation, monitor)
+        callbacks += chief_callbacks(run_dir, validation, monitor, spec)
+    callbacks.append(state)  # last: an epoch counts as done once its validation, metrics and checkpoints are written
 
     def stream_from(step: int) -> tf.data.Dataset:
         return data.stream(config.batch_size, start_element=step * config.batch_size)
 
-    epoch, step = backup_position(run_dir)
+    with distribution.scope():
+        position = restore(model, run_dir, config.steps_per_epoch)
+    epoch, step = position.epoch, position.step
     if epoch or step:
         log.info("resuming %s at epoch %d of %d, step %d", run_dir, epoch + 1, config.epochs, step)
     started = time.perf_counter()
-    fit = dict(callbacks=callbacks, verbose=verbose)
+    # Keras' fit on one worker; our loop of public APIs on several, where Keras' fit does not run (see fit_workers).
+    fit = model.fit if worker_info(distribution)[1] == 1 else functools.partial(fit_workers, model, distribution)
     if step:  # stopped inside an epoch: finish only its remaining steps
-        backup.batch_offset = step
-        model.fit(stream_from(epoch * config.steps_per_epoch + step), initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=config.steps_per_epoch - step, **fit)
+        state.batch_offset = step
+        steps_left = config.steps_per_epoch - step
+        fit(
+            stream_from(epoch * config.steps_per_epoch + step),
+            initial_epoch=epoch,
+            epochs=epoch + 1,
+            steps_per_epoch=steps_left,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
         epoch += 1
     if epoch < config.epochs:
-        history = model.fit(stream_from(epoch * config.steps_per_epoch), initial_epoch=epoch, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch, **fit)
+        history = fit(
+            stream_from(epoch * config.steps_per_epoch),
+            initial_epoch=epoch,
+            epochs=config.epochs,
+            steps_per_epoch=config.steps_per_epoch,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
         if model.stop_training and any(not _finite(v) for v in history.history.get("loss", [])):
             raise UserError(f"Training of {run_dir} diverged (loss became NaN): lower --learning-rate and start a new --run-dir.")
     log.info("worker %d: final weights sha256 %s", worker, weights_fingerprint(model))
@@ -201,53 +213,62 @@ def _train(config: TrainConfig, run_dir: Path, verbose: int | str, strategy: str
         return {"worker": worker}
 
     summary = write_summary(run_dir, config, precision, devices, time.perf_counter() - started, monitor)
-    shutil.rmtree(run_dir / "backup", ignore_errors=True)  # only once the summary marks the run complete
+    clear_state(run_dir)  # only once the summary marks the run complete
     return summary
 
 
-def load_training_data(config: TrainConfig, run_dir: Path) -> tuple[CropStream, keras.callbacks.Callback, str, dict[str, Any] | None]:
-    """The training stream, the validation callback, the metric that picks the best checkpoint, and what data.json records.
+def load_training_data(config: TrainConfig, run_dir: Path) -> tuple[CropStream, keras.callbacks.Callback, str, DenoiserSpec]:
+    """The training stream, the validation callback, the metric that picks the best checkpoint, and the checkpoints' spec.
 
     Synthetic noise on clean photos is validated by PSNR against the clean
     images. The user's own captures (noise ``pairs``) are validated on
     held-out scenes: by PSNR when every one has a clean image, else by the
     Noise2Noise loss between the denoised capture A and capture B.
     """
-    if config.noise == PAIRS:
+    if config.data_source == "pairs":
         scenes = load_scenes(config.dataset, config.alignment_check)
         train_scenes, val_scenes = split_scenes(scenes, config.val_images)
         normalization = fit_normalization(train_scenes, config.normalize)
         data = PairedDataset(train_scenes, normalization, config.target, config.crop, config.augment, config.seed)
-        validation = PairValidation(val_scenes, normalization, run_dir / "samples")
-        record = {
-            "normalization": normalization,
-            "channels": data.channels,
-            "train_scenes": [scene.name for scene in train_scenes],
-            "val_scenes": [scene.name for scene in val_scenes],
-        }
+        record = {"normalization": normalization, "train_scenes": [scene.name for scene in train_scenes], "val_scenes": [scene.name for scene in val_scenes]}
+        spec = spec_for_training(config, data.channels, record, git_commit())
+        validation = PairValidation(val_scenes, run_dir / "samples", spec)
         log.info("%d training scenes, %d held out for validation (%s)", len(train_scenes), len(val_scenes), ", ".join(record["val_scenes"]))
-        return data, validation, "val_psnr" if validation.has_clean else "val_n2n_loss", record
+        return data, validation, "val_psnr_full" if validation.has_clean else "val_n2n_loss", spec
     train_images = [image for _, image in read_images(dataset_files(config.dataset, "train", config.data_root))]
     val_images = scorable(read_images(dataset_files(config.val_dataset, "test", config.data_root)))[: config.val_images]
     if not val_images:
-        raise UserError(f"No readable validation image of at least {SSIM_WINDOW} px on a side in '{config.val_dataset}': pass --val-dataset with a folder of images.")
-    data = NoisyDataset(train_images, parse_noise(config.noise), config.target, config.crop, config.augment, config.seed, target_mask=config.loss == "masked_l2")
-    val_noisy = fixed_noise([image for _, image in val_images], parse_noise(config.val_noise), TEST_SEED)
-    return data, Validation(val_images, val_noisy, run_dir / "samples"), "val_psnr", None
+        raise UserError(
+            f"No readable validation image of at least {SSIM_WINDOW} px on a side in '{config.val_dataset}': pass --val-dataset with a folder of images."
+        )
+    data = NoisyDataset(train_images, config.noise_model, config.target, config.crop, config.augment, config.seed, target_mask=config.loss == "masked_l2")
+    val_noisy = fixed_noise([image for _, image in val_images], config.val_noise_model, TEST_SEED)
+    spec = spec_for_training(config, data.channels, None, git_commit())
+    return data, Validation(val_images, val_noisy, run_dir / "samples", spec), "val_psnr", spec
 
 
-def chief_callbacks(run_dir: Path, validation: keras.callbacks.Callback, monitor: str) -> list[keras.callbacks.Callback]:
+def chief_callbacks(run_dir: Path, validation: keras.callbacks.Callback, monitor: str, spec: DenoiserSpec) -> list[keras.callbacks.Callback]:
     """The callbacks that write the run directory (the chief worker's alone)."""
-    mode = "min" if monitor.endswith("loss") else "max"
+    mode = "max" if higher_is_better(monitor) else "min"
     earlier = [float(row[monitor]) for row in read_metrics(run_dir / "metrics.csv") if row.get(monitor)]
     best_so_far = (min if mode == "min" else max)(earlier, default=None)
     return [
         validation,
         EpochCSVLogger(run_dir / "metrics.csv"),
-        AtomicModelCheckpoint(run_dir / "checkpoints" / "last.keras"),
-        AtomicModelCheckpoint(run_dir / "checkpoints" / "best.keras", monitor=monitor, mode=mode, save_best_only=True, initial_value_threshold=best_so_far),
+        DenoiserCheckpoint(run_dir / "checkpoints" / "last", spec),
+        DenoiserCheckpoint(run_dir / "checkpoints" / "best", spec, monitor=monitor, mode=mode, best=best_so_far),
         keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False),
     ]
+
+
+def migrate_checkpoints(run_dir: Path) -> None:
+    """Turn an earlier version's ``checkpoints/{best,last}.keras`` into denoiser folders with the run's spec (resumed runs)."""
+    for name in CHECKPOINTS:
+        legacy = run_dir / "checkpoints" / f"{name}.keras"
+        if legacy.is_file():
+            model = load_model(legacy)
+            Denoiser(model, run_spec(run_dir, int(model.input_shape[-1]))).save(run_dir / "checkpoints" / name)
+            legacy.unlink()
 
 
 def write_summary(run_dir: Path, config: TrainConfig, precision: str, devices: str, seconds_this_start: float, monitor: str = "val_psnr") -> dict[str, Any]:
@@ -255,7 +276,7 @@ def write_summary(run_dir: Path, config: TrainConfig, precision: str, devices: s
     metrics = read_metrics(run_dir / "metrics.csv")
     last = metrics[-1]
     summary = {"epochs": len(metrics), "steps": config.total_steps, "precision": precision, "devices": devices, "monitor": monitor}
-    for metric, best in (("val_psnr", max), ("val_n2n_loss", min)):
+    for metric, best in (("val_psnr", max), ("val_psnr_full", max), ("val_n2n_loss", min)):
         if last.get(metric):
             summary[f"final_{metric}"] = float(last[metric])
             summary[f"best_{metric}"] = best(float(row[metric]) for row in metrics)
@@ -265,6 +286,11 @@ def write_summary(run_dir: Path, config: TrainConfig, precision: str, devices: s
     summary["train_seconds_total"] = sum(float(row["epoch_seconds"]) for row in metrics)
     write_json(run_dir / "summary.json", summary)
     return summary
+
+
+def higher_is_better(monitor: str) -> bool:
+    """PSNRs rank up, losses down."""
+    return not monitor.endswith("loss")
 
 
 def weights_fingerprint(model: keras.Model) -> str:

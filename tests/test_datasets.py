@@ -78,7 +78,7 @@ def write_odd_images(folder):
     """The formats users actually have: 16-bit, CMYK, RGBA, palette, grayscale, tiny, broken."""
     photo = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
     Image.fromarray(photo).save(folder / "rgb.png")
-    Image.fromarray((photo[..., 0].astype(np.uint16) * 257)).save(folder / "gray16.png")
+    Image.fromarray(photo[..., 0].astype(np.uint16) * 257).save(folder / "gray16.png")
     Image.fromarray(photo).convert("CMYK").save(folder / "cmyk.jpg")
     Image.fromarray(photo).convert("RGBA").save(folder / "rgba.png")
     Image.fromarray(photo).convert("P").save(folder / "palette.png")

@@ -3,10 +3,10 @@
 import io
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tarfile
-import socket
 
 import pytest
 
@@ -96,7 +96,9 @@ def free_port() -> int:
 def test_unreachable_host_is_one_sentence_and_nonzero_exit(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "noise2noise_keras", "download", "kodak", "--root", str(tmp_path), "--base-url", f"http://127.0.0.1:{free_port()}"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]

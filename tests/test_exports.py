@@ -37,9 +37,9 @@ def kodak_batch(shared_datasets):
 
 
 def test_the_export_records_its_formats(exported):
-    config = json.loads((exported / "config.json").read_text())
-    assert set(config["other_formats"]) == {"savedmodel", "model.onnx", "bioimageio"}
-    assert (exported / "model.keras").is_file() and not list(exported.glob(".*partial*"))
+    spec = json.loads((exported / "denoiser.json").read_text())
+    assert set(spec["other_formats"]) == {"savedmodel", "model.onnx", "bioimageio"}
+    assert (exported / "model.keras").is_file() and not list(exported.glob(".*partial*")) and not list(exported.parent.glob(".*"))
 
 
 def test_savedmodel_gives_the_keras_outputs(exported, kodak_batch):
@@ -82,4 +82,4 @@ def test_an_architecture_with_its_own_layers_is_refused_by_bioimageio_export(tmp
     build_model("dsc").save(run / "checkpoints" / "best.keras")
     with pytest.raises(UserError, match="bioimage.io's Keras runner cannot load"):
         export_model(run, tmp_path / "export", formats=("bioimageio",))
-    assert not (tmp_path / "export" / "bioimageio").exists() and not list((tmp_path / "export").glob(".*partial*"))
+    assert not (tmp_path / "export").exists() and not list(tmp_path.glob(".export*"))  # nothing half-written

@@ -7,19 +7,19 @@ import sys
 import keras
 import numpy as np
 import pytest
-import tifffile
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image
 
 import noise2noise_keras  # noqa: F401
-from noise2noise_keras.artifacts import export_model, load_denoiser
+from noise2noise_keras.artifacts import load_denoiser, run_spec
 from noise2noise_keras.config import TrainConfig
 from noise2noise_keras.datasets.images import read_rgb
 from noise2noise_keras.datasets.noisy import fixed_noise
+from noise2noise_keras.denoiser import Denoiser
 from noise2noise_keras.errors import UserError
-from noise2noise_keras.image_io import LoadedImage, read_image, upright, write_image
+from noise2noise_keras.image_io import read_image
 from noise2noise_keras.inference import denoise
 from noise2noise_keras.metrics import psnr
-from noise2noise_keras.models import build_model
+from noise2noise_keras.models import Geometry, build_model
 from noise2noise_keras.noise import paper_test_noise
 from noise2noise_keras.training import record_environment
 
@@ -36,8 +36,7 @@ def run_dir(tmp_path_factory, model):
     run = tmp_path_factory.mktemp("run")
     TrainConfig(noise="gaussian", dataset="sample").save(run / "config.json")
     record_environment(run, seed=0)
-    (run / "checkpoints").mkdir()
-    model.save(run / "checkpoints" / "best.keras")
+    Denoiser(model, run_spec(run, 3)).save(run / "checkpoints" / "best")
     return run
 
 
@@ -48,7 +47,7 @@ def test_tiled_output_equals_whole_image_output_on_kodak(model, shared_datasets,
     whole = denoise(noisy, model, tile=0)
     tiled = denoise(noisy, model, tile=tile)
     assert np.abs(tiled - whole).max() <= 1e-3
-    assert np.abs(denoise(noisy, model, tile=tile, margin=32) - whole).max() > 1e-3  # too little context shows
+    assert np.abs(denoise(noisy, model, tile=tile, geometry=Geometry(32, 32)) - whole).max() > 1e-3  # too little context shows
     # In place, each result waits until no later tile reads its pixels (with tiles of 128 the 160-px context spans two rows).
     image = noisy.astype(np.float32)
     in_place = denoise(image, model, tile=tile, in_place=True)
@@ -61,8 +60,8 @@ def test_tta_gray_odd_sizes_and_sample_types(model):
     rng = np.random.default_rng(0)
     image = rng.random((45, 70, 3), dtype=np.float32)
     plain, averaged = denoise(image, model), denoise(image, model, tta=True)
-    assert plain.shape == averaged.shape == image.shape and not np.allclose(plain, averaged)
-    assert 0 <= averaged.min() and averaged.max() <= 1
+    assert plain.shape == averaged.shape == image.shape
+    assert averaged.min() >= 0 and averaged.max() <= 1
     assert denoise(image[..., :1], model).shape == (45, 70, 1)
     assert denoise(np.zeros((1, 1, 3), np.float32), model).shape == (1, 1, 3)
     for dtype in (np.uint8, np.uint16):  # integers in, same integers out, over their full range
@@ -74,97 +73,6 @@ def test_tta_gray_odd_sizes_and_sample_types(model):
         denoise(image, model, tile=100)
     with pytest.raises(UserError, match="not int16"):
         denoise(np.zeros((8, 8, 3), np.int16), model)
-
-
-@pytest.mark.parametrize("planes", [1, 2, 3, 4])
-def test_sixteen_bit_png_round_trips_at_sixteen_bits(tmp_path, planes):
-    values = np.random.default_rng(planes).integers(0, 65536, (48, 64, planes), dtype=np.uint16)
-    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    loaded = LoadedImage(values[..., : 3 if planes > 2 else 1], values[..., -1] if planes in (2, 4) else None, {"icc_profile": icc})
-    write_image(tmp_path / "image.png", loaded.pixels, loaded)  # written by us, read back by Pillow and by us
-    with Image.open(tmp_path / "image.png") as written:
-        assert written.info["icc_profile"] == icc and written.size == (64, 48)
-    read = read_image(tmp_path / "image.png")
-    assert read.pixels.dtype == np.uint16 and np.array_equal(read.pixels, loaded.pixels) and read.info["icc_profile"] == icc
-    assert (read.alpha is None) == (loaded.alpha is None) and (read.alpha is None or np.array_equal(read.alpha, loaded.alpha))
-    with pytest.raises(UserError, match="use a .tif output"):
-        write_image(tmp_path / "out.jpg", read.pixels, read)
-    (tmp_path / "truncated.png").write_bytes((tmp_path / "image.png").read_bytes()[:-100])
-    with pytest.raises(UserError, match="truncated.png is not a readable image"):
-        read_image(tmp_path / "truncated.png")
-    assert not list(tmp_path.glob("*.jpg")) and not list(tmp_path.glob(".*partial*"))
-
-
-@pytest.mark.parametrize("orientation", range(1, 9))
-def test_exif_and_tiff_orientation_make_pixels_upright_as_pillow_does(tmp_path, orientation):
-    stored = np.random.default_rng(0).integers(0, 256, (5, 7, 3), dtype=np.uint8)
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    Image.fromarray(stored).save(tmp_path / "photo.png", exif=exif)
-    with Image.open(tmp_path / "photo.png") as image:
-        expected = np.asarray(ImageOps.exif_transpose(image))
-    assert np.array_equal(upright(stored, orientation), expected)
-    assert np.array_equal(read_image(tmp_path / "photo.png").pixels, expected)
-    tifffile.imwrite(tmp_path / "scan.tif", stored.astype(np.uint16), photometric="rgb", extratags=[(274, "H", 1, orientation)])
-    assert np.array_equal(read_image(tmp_path / "scan.tif").pixels, expected.astype(np.uint16))
-
-
-@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
-def test_tiff_keeps_sample_type_channels_alpha_and_icc(tmp_path, dtype):
-    rng = np.random.default_rng(0)
-    rgba = rng.random((33, 47, 4)).astype(np.float32)
-    if dtype != np.float32:
-        rgba = np.rint(rgba * np.iinfo(dtype).max).astype(dtype)
-    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    tifffile.imwrite(tmp_path / "in.tif", rgba, photometric="rgb", extrasamples=["unassalpha"], iccprofile=icc)
-    loaded = read_image(tmp_path / "in.tif")
-    assert loaded.pixels.dtype == dtype and loaded.pixels.shape == (33, 47, 3) and np.array_equal(loaded.alpha, rgba[..., 3])
-    write_image(tmp_path / "out.tif", loaded.pixels, loaded)
-    with tifffile.TiffFile(tmp_path / "out.tif") as written:
-        assert np.array_equal(written.asarray(), rgba) and bytes(written.pages[0].tags[34675].value) == icc
-    planar = np.moveaxis(rgba[..., :3], -1, 0)
-    tifffile.imwrite(tmp_path / "planar.tif", planar, photometric="rgb", planarconfig="separate")
-    assert np.array_equal(read_image(tmp_path / "planar.tif").pixels, rgba[..., :3])
-    tifffile.imwrite(tmp_path / "stack.tif", np.stack([rgba[..., 0]] * 5))
-    with pytest.raises(UserError, match="holds 5 pages .*save each page as an image file of its own"):
-        read_image(tmp_path / "stack.tif")
-
-
-def test_alpha_icc_exif_and_palette(tmp_path):
-    rng = np.random.default_rng(0)
-    rgba = rng.integers(0, 256, (40, 30, 4), dtype=np.uint8)
-    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    exif = Image.Exif()
-    exif[0x0112] = 6  # display rotated by 90 degrees
-    exif[0x010F] = "n2n camera"
-    Image.fromarray(rgba).save(tmp_path / "in.png", icc_profile=icc, exif=exif, dpi=(300, 300))
-    loaded = read_image(tmp_path / "in.png")
-    assert loaded.pixels.shape == (30, 40, 3)  # upright
-    write_image(tmp_path / "out.png", loaded.pixels // 2, loaded)
-    with Image.open(tmp_path / "out.png") as written:
-        assert written.mode == "RGBA" and written.size == (40, 30)
-        assert np.array_equal(np.asarray(written)[..., 3], np.rot90(rgba[..., 3], -1))  # alpha untouched (but upright)
-        assert written.info.get("icc_profile") == icc and np.allclose(written.info["dpi"], 300, atol=0.01)
-        assert written.getexif().get(0x010F) == "n2n camera" and 0x0112 not in written.getexif()  # upright: tag dropped
-    Image.fromarray(rgba[..., :3]).convert("P").save(tmp_path / "palette.png")
-    assert read_image(tmp_path / "palette.png").pixels.shape == (40, 30, 3)
-
-
-def test_export_writes_model_and_config_and_loading_checks_them(run_dir, tmp_path):
-    folder = export_model(run_dir, tmp_path / "exported")
-    config = json.loads((folder / "config.json").read_text())
-    assert config["noise"] == "gaussian" and config["channels"] == 3 and config["data_range"] == [0.0, 1.0]
-    start = config["training_environment"][0]  # reproducibility travels with the model: packages, commit, seed
-    assert start["seed"] == 0 and start["packages"]["keras"].startswith("3.") and "git_commit" in start
-    model, description = load_denoiser(folder)
-    assert model.count_params() == 991_203 and description["arch"] == "unet"
-    config["channels"] = 1
-    (folder / "config.json").write_text(json.dumps(config))
-    with pytest.raises(UserError, match="does not match its model.keras"):
-        load_denoiser(folder)
-    (folder / "config.json").unlink()
-    with pytest.raises(UserError, match="has no config.json"):
-        load_denoiser(folder)
 
 
 def n2n(*args):
@@ -207,8 +115,22 @@ def test_cli_denoises_files_and_folders_and_refuses_bad_input(run_dir, tmp_path)
 
 def test_cli_denoise_scores_what_cli_evaluate_scores(run_dir, shared_datasets, tmp_path):
     """n2n denoise on the noisy inputs saved by n2n evaluate gives the same PSNR (float TIFFs keep them exact)."""
-    result = n2n("evaluate", run_dir, "--dataset", "kodak", "--noise", "gaussian,25", "--max-images", "2",
-                 "--data-root", shared_datasets, "--out", tmp_path / "eval", "--save-noisy", tmp_path / "noisy")
+    result = n2n(
+        "evaluate",
+        run_dir,
+        "--dataset",
+        "kodak",
+        "--noise",
+        "gaussian,25",
+        "--max-images",
+        "2",
+        "--data-root",
+        shared_datasets,
+        "--out",
+        tmp_path / "eval",
+        "--save-noisy",
+        tmp_path / "noisy",
+    )
     assert result.returncode == 0, result.stderr
     (tmp_path / "denoised").mkdir()
     result = n2n("denoise", tmp_path / "noisy", "-o", tmp_path / "denoised", "--model", run_dir, "--precision", "float32")  # as evaluate
@@ -268,33 +190,30 @@ def test_shipped_gaussian_model_denoises_out_of_the_box(tmp_path, shared_dataset
         denoised = np.asarray(written) / 255
     error = lambda image: np.sqrt(np.mean((image - clean) ** 2))  # noqa: E731
     assert error(denoised) < 0.6 * error(noisy)  # >= 4.4 dB better; measured 6.0 dB (bf16 and float32 alike)
-    _, description = load_denoiser("gaussian")
-    assert description["noise"] == "gaussian" and {e["dataset"] for e in description["evaluations"]} == {"kodak", "bsds300"}
+    record = load_denoiser("gaussian").spec.record
+    assert {e["dataset"] for e in record["evaluations"]} == {"kodak", "bsds300"}
     result = n2n("evaluate", "gaussian", "--dataset", "kodak", "--max-images", "1", "--data-root", shared_datasets, "--out", tmp_path / "eval")
     assert result.returncode == 0, result.stderr  # shipped names are scored like run directories
-    assert next(e for e in description["evaluations"] if e["dataset"] == "kodak")["images"] == 24
+    assert next(e for e in record["evaluations"] if e["dataset"] == "kodak")["images"] == 24
     assert json.loads((tmp_path / "eval" / "summary.json").read_text())["psnr_denoised_mean"] > 28
 
 
 @pytest.mark.parametrize("name", ["gaussian", "poisson", "text"])
 def test_shipped_models_record_their_training_and_denoise_their_noise(name, shared_datasets):
-    model, description = load_denoiser(name)
-    assert description["noise"] == name and description["train_config"]["dataset"] == "bsds300"
-    assert {e["dataset"] for e in description["evaluations"]} == {"kodak", "bsds300"}
-    assert description["training_summary"]["train_seconds_total"] >= 40 * 60  # the issue's minimum CPU budget
+    denoiser = load_denoiser(name)
+    record = denoiser.spec.record
+    assert denoiser.spec.noise == name and record["train_config"]["dataset"] == "bsds300"
+    assert {e["dataset"] for e in record["evaluations"]} == {"kodak", "bsds300"}
+    assert record["training_summary"]["train_seconds_total"] >= 40 * 60  # the issue's minimum CPU budget
     clean = read_rgb(shared_datasets / "kodak" / "kodim23.png")[128:384, 256:512]
     noisy = fixed_noise([clean], paper_test_noise(name), 0)[0]
-    assert psnr(clean, denoise(noisy, model)) > psnr(clean, noisy) + 5
+    assert psnr(clean, denoiser.denoise(noisy)) > psnr(clean, noisy) + 5
 
 
-@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "I;16"])
-def test_tall_images_are_read_in_bands_exactly(tmp_path, mode):
-    """Images are copied out of Pillow 256 rows at a time (bounded memory); the pixels must not change."""
-    rng = np.random.default_rng(0)
-    channels = {"RGB": 3, "RGBA": 4, "L": 1, "I;16": 1}[mode]
-    values = rng.integers(0, 65536 if mode == "I;16" else 256, (700, 33, channels)).astype(np.uint16 if mode == "I;16" else np.uint8)
-    path = tmp_path / ("tall.pgm" if mode == "I;16" else "tall.png")  # 16-bit PGM: Pillow's 16-bit path (TIFF and PNG bypass it)
-    Image.fromarray(values[..., 0] if channels == 1 else values).save(path)
-    loaded = read_image(path)
-    assert np.array_equal(loaded.pixels, values[..., : 3 if channels == 4 else channels])
-    assert loaded.alpha is None if channels != 4 else np.array_equal(loaded.alpha, values[..., 3])
+def test_tta_on_a_trained_model_gains_a_little_over_the_plain_output(shared_datasets):
+    """Averaging the 8 flips/rotations of a trained model's outputs removes some of its error (+0.19 dB over Kodak)."""
+    denoiser = load_denoiser("gaussian")
+    clean = read_rgb(shared_datasets / "kodak" / "kodim23.png")[128:384, 256:512]
+    noisy = fixed_noise([clean], paper_test_noise("gaussian"), 0)[0]
+    gain = psnr(clean, denoiser.denoise(noisy, tta=True)) - psnr(clean, denoiser.denoise(noisy))
+    assert 0.02 < gain < 1.0, gain

@@ -60,7 +60,15 @@ def test_grappler_optimizes_the_training_step_only_with_the_fusable_layer(varian
 @pytest.mark.parametrize("onednn", ["0", "1"])
 def test_the_remapper_check_holds_with_onednn_rewrites_on_and_off(onednn):
     """Both kinds of CPU on one machine: TF_ENABLE_ONEDNN_OPTS=0 is what an AVX2-only CPU gets by default."""
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"{__file__}::test_grappler_optimizes_the_training_step_only_with_the_fusable_layer"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"{__file__}::test_grappler_optimizes_the_training_step_only_with_the_fusable_layer",
+    ]
     env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": onednn, "TF_CPP_MIN_LOG_LEVEL": "1"}  # the remapper logs at ERROR; tf2onnx's import sets 3
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env, cwd=Path(__file__).resolve().parents[1])
     assert result.returncode == 0 and "2 passed" in result.stdout, result.stdout[-2000:]

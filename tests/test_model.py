@@ -19,10 +19,13 @@ def test_unet_layer_table_matches_the_paper():
     assert convs == {
         **{f"enc_conv{i}": 48 for i in range(7)},
         **{f"dec_conv{i}{ab}": 96 for i in range(2, 6) for ab in "ab"},
-        "dec_conv1a": 64, "dec_conv1b": 32, "dec_conv1c": 3,
+        "dec_conv1a": 64,
+        "dec_conv1b": 32,
+        "dec_conv1c": 3,
     }
     assert sum(isinstance(layer, keras.layers.MaxPooling2D) for layer in model.layers) == 5
-    assert all(layer.negative_slope == pytest.approx(0.1) for layer in model.layers if isinstance(layer, keras.layers.LeakyReLU))
+    slopes = [layer.negative_slope for layer in model.layers if isinstance(layer, keras.layers.LeakyReLU)]
+    assert slopes == pytest.approx([0.1] * 17)  # after every convolution but the last
 
 
 @pytest.mark.parametrize("height,width", [(64, 96), (256, 256), (512, 768)])

@@ -60,7 +60,7 @@ def test_text_glyphs_do_not_grow_with_the_image(seed):
     """Training crops (128^2) and test photos (768x512) must see the same glyph sizes (old rule: up to 170 px here)."""
     from skimage.measure import label, regionprops
 
-    from noise2noise_keras.noise import TEXT_MAX_FONT, render_text_overlay
+    from noise2noise_keras.text_overlay import TEXT_MAX_FONT, render_text_overlay
 
     _, mask = render_text_overlay(512, 768, 3, 0.03, np.array([1, seed]))  # sparse: glyphs rarely touch
     heights = [region.bbox[2] - region.bbox[0] for region in regionprops(label(mask[..., 0]))]
@@ -73,7 +73,7 @@ def test_strings_from_the_glyph_atlas_are_where_pillow_draws_them(size):
     from PIL import Image, ImageDraw, ImageFont
     from scipy.ndimage import binary_dilation
 
-    from noise2noise_keras.noise import _TEXT_ALPHABET, _glyph_atlas, _placed_glyphs
+    from noise2noise_keras.text_overlay import _TEXT_ALPHABET, _glyph_atlas, _placed_glyphs
 
     rng = np.random.default_rng(size)
     font, atlas = ImageFont.load_default(size=size), _glyph_atlas(size)
@@ -95,14 +95,14 @@ def test_strings_from_the_glyph_atlas_are_where_pillow_draws_them(size):
 
 def test_no_glyph_reaches_further_left_of_its_pen_than_the_overhang_the_renderer_assumes():
     """``_placed_glyphs`` stops a string once its pen is this far past the right edge; a wider overhang would lose ink."""
-    from noise2noise_keras.noise import _GLYPH_OVERHANG, TEXT_MAX_FONT, _glyph_atlas
+    from noise2noise_keras.text_overlay import _GLYPH_OVERHANG, TEXT_MAX_FONT, _glyph_atlas
 
     lefts = [glyph.left for size in range(10, TEXT_MAX_FONT + 1) for glyph in _glyph_atlas(size).values() if glyph.ink is not None]
     assert -min(lefts) <= _GLYPH_OVERHANG
 
 
 def test_strings_running_off_the_right_edge_keep_every_glyph_that_is_inside():
-    from noise2noise_keras.noise import _glyph_atlas, _placed_glyphs
+    from noise2noise_keras.text_overlay import _glyph_atlas, _placed_glyphs
 
     atlas, text = _glyph_atlas(30), list(";;;;;;;;;;;;;;;")  # ';' reaches 2 px left of its pen at size 30
     everything = [glyph[:2] for glyph in _placed_glyphs(atlas, text, 0, 0, right=10_000)]
@@ -113,7 +113,7 @@ def test_strings_running_off_the_right_edge_keep_every_glyph_that_is_inside():
 
 
 def test_text_overlay_colours_each_covered_pixel_with_one_strings_colour():
-    from noise2noise_keras.noise import render_text_overlay
+    from noise2noise_keras.text_overlay import render_text_overlay
 
     colours, mask = render_text_overlay(96, 300, 3, 0.5, np.array([3, 96]))
     assert abs(mask.mean() - 0.5) < 0.02
@@ -144,8 +144,16 @@ def test_clean_is_identity():
 
 @pytest.mark.parametrize(
     "spec,canonical",
-    [("gaussian", "gaussian,0,50"), ("gaussian,25", "gaussian,25"), ("gaussian,0,50", "gaussian,0,50"), ("poisson,30", "poisson,30"),
-     ("text,0,50", "text,0,50"), ("impulse,0,95", "impulse,0,95"), ("bernoulli,50", "bernoulli,50"), (" Poisson ", "poisson,0.001,50")],
+    [
+        ("gaussian", "gaussian,0,50"),
+        ("gaussian,25", "gaussian,25"),
+        ("gaussian,0,50", "gaussian,0,50"),
+        ("poisson,30", "poisson,30"),
+        ("text,0,50", "text,0,50"),
+        ("impulse,0,95", "impulse,0,95"),
+        ("bernoulli,50", "bernoulli,50"),
+        (" Poisson ", "poisson,0.001,50"),
+    ],
 )
 def test_specs_parse(spec, canonical):
     assert parse_noise(spec).spec == canonical
@@ -153,8 +161,25 @@ def test_specs_parse(spec, canonical):
 
 @pytest.mark.parametrize(
     "spec",
-    ["gauss", "gaussian,abc", "gaussian,50,10", "text,150", "poisson,0", "clean,3", "gaussian,1,2,3", "", "gaussian,nan", "gaussian+", "+poisson",
-     "gaussian,25++text", "bernoulli,100", "bernoulli,50,100", "impulse,100", "text,100", "saltpepper,100"],
+    [
+        "gauss",
+        "gaussian,abc",
+        "gaussian,50,10",
+        "text,150",
+        "poisson,0",
+        "clean,3",
+        "gaussian,1,2,3",
+        "",
+        "gaussian,nan",
+        "gaussian+",
+        "+poisson",
+        "gaussian,25++text",
+        "bernoulli,100",
+        "bernoulli,50,100",
+        "impulse,100",
+        "text,100",
+        "saltpepper,100",
+    ],
 )
 def test_bad_specs_are_one_sentence_errors_naming_the_spec(spec):
     """Degenerate settings (every pixel dropped: nothing to learn) are refused like malformed ones."""
@@ -162,14 +187,26 @@ def test_bad_specs_are_one_sentence_errors_naming_the_spec(spec):
         parse_noise(spec)
     message = str(error.value)
     assert "\n" not in message and message.endswith(".")
-    assert f"'{spec}'" in message
+    assert f"'{spec}'" in message if spec else "is empty" in message
 
 
 def test_paper_test_noise_and_losses():
     assert [paper_test_noise(name).spec for name in ("gaussian", "poisson", "bernoulli", "text", "impulse")] == [
-        "gaussian,25", "poisson,30", "bernoulli,50", "text,25", "impulse,70"]
+        "gaussian,25",
+        "poisson,30",
+        "bernoulli,50",
+        "text,25",
+        "impulse,70",
+    ]
     assert {name: default_loss_for(name) for name in NOISE_KINDS} == {
-        "gaussian": "l2", "poisson": "l2", "bernoulli": "masked_l2", "text": "l1", "impulse": "l0", "saltpepper": "l1", "clean": "l2"}
+        "gaussian": "l2",
+        "poisson": "l2",
+        "bernoulli": "masked_l2",
+        "text": "l1",
+        "impulse": "l0",
+        "saltpepper": "l1",
+        "clean": "l2",
+    }
 
 
 @pytest.mark.parametrize("p", [5, 20])

@@ -11,12 +11,15 @@ import tifffile
 from PIL import Image
 
 import noise2noise_keras  # noqa: F401
+from noise2noise_keras import artifacts
+from noise2noise_keras.artifacts import load_denoiser
 from noise2noise_keras.cli import main
 from noise2noise_keras.datasets.images import read_rgb
 from noise2noise_keras.datasets.pairs import PairedDataset, Scene, fit_normalization, load_scenes
 from noise2noise_keras.datasets.simulate import simulate_pairs
 from noise2noise_keras.image_io import read_image
-from noise2noise_keras.inference import Normalization, denoise
+from noise2noise_keras.inference import denoise
+from noise2noise_keras.normalization import Normalization
 
 TINY_TRAINING = ("--preset", "quick", "--epochs", "2", "--steps", "2", "--batch-size", "2", "--crop", "32")
 
@@ -45,12 +48,12 @@ def test_percentile_normalisation_is_inverted_exactly_by_denoise():
     assert 2000 <= recorded["offset"] < 2100 and 6800 < recorded["scale"] < 7000
     inputs = keras.Input((None, None, 1))
     identity = keras.Model(inputs, keras.layers.Identity()(inputs))
-    normalization = Normalization.from_description({"normalization": recorded}, np.uint16)
+    normalization = Normalization.for_image(recorded, np.uint16)
     assert not normalization.clip_unit_range  # values beyond the 99.9th percentile survive
     assert np.array_equal(denoise(frames[0], identity, normalization=normalization), frames[0])
 
 
-def test_sixteen_bit_tiff_pairs_train_then_denoise_in_range(tmp_path):
+def test_sixteen_bit_tiff_pairs_train_then_denoise_in_range(tmp_path, monkeypatch):
     simulate_pairs(tmp_path / "micro", tile=64, peak=20)
     run = tmp_path / "run"
     result = n2n("train", "--pairs", tmp_path / "micro", *TINY_TRAINING, "--run-dir", run)
@@ -58,18 +61,31 @@ def test_sixteen_bit_tiff_pairs_train_then_denoise_in_range(tmp_path):
     data = json.loads((run / "data.json").read_text())
     assert data["normalization"]["mode"] == "percentile" and data["channels"] == 1 and data["val_scenes"]
     header = (run / "metrics.csv").read_text().splitlines()[0]
-    assert "val_psnr" in header and "val_n2n_loss" in header  # clean/ exists: PSNR too, and it picks the best checkpoint
+    assert "val_psnr_full" in header and "val_n2n_loss" in header  # clean/ exists: full-precision PSNR too, and it picks the best checkpoint
     noisy = tmp_path / "micro" / "A" / f"{data['val_scenes'][0]}.tif"
     result = n2n("evaluate", run)
     assert result.returncode == 2 and "trained on your own captures" in result.stderr
     result = n2n("export", run, tmp_path / "exported")
     assert result.returncode == 0, result.stderr
-    assert json.loads((tmp_path / "exported" / "config.json").read_text())["normalization"] == data["normalization"]
+    assert json.loads((tmp_path / "exported" / "denoiser.json").read_text())["normalization"] == data["normalization"]
     for model in (run, tmp_path / "exported"):
-        result = n2n("denoise", noisy, "-o", tmp_path / f"{model.name}.tif", "--model", model)
+        result = n2n("denoise", noisy, "-o", tmp_path / f"{model.name}.tif", "--model", model, "--precision", "float32")
         assert result.returncode == 0, result.stderr
         denoised = tifffile.imread(tmp_path / f"{model.name}.tif")
         assert denoised.dtype == np.uint16 and denoised.shape == (64, 64) and denoised.std() > 0
+
+    # The checkpoint (as a run, a folder, its bare .keras file), the export and a shipped copy all carry the percentile
+    # normalisation: one 16-bit TIFF comes out identical from each (the acceptance), and differs from the full range's.
+    monkeypatch.setattr(artifacts, "PRETRAINED_DIR", tmp_path / "shipped")
+    (tmp_path / "shipped").mkdir()
+    (tmp_path / "shipped" / "own16").symlink_to(tmp_path / "exported")
+    pixels = read_image(noisy).pixels
+    names = (run, run / "checkpoints" / "best", run / "checkpoints" / "best" / "model.keras", tmp_path / "exported", "own16")
+    outputs = [load_denoiser(name).denoise(pixels) for name in names]
+    assert all(np.array_equal(output, outputs[0]) for output in outputs[1:])
+    full_range = load_denoiser(run).denoise(pixels, normalization=Normalization.for_dtype(np.uint16))
+    assert not np.array_equal(full_range, outputs[0])
+    assert np.array_equal(tifffile.imread(tmp_path / "run.tif"), outputs[0][..., 0])
 
 
 def test_sixteen_bit_png_pairs_and_rgb_bursts_train(tmp_path, shared_datasets):
@@ -93,7 +109,7 @@ def test_sixteen_bit_png_pairs_and_rgb_bursts_train(tmp_path, shared_datasets):
         written = read_image(tmp_path / f"{folder.name}-denoised.png").pixels
         assert written.dtype == dtype and written.shape == read_image(source).pixels.shape
     header = (tmp_path / "run-bursts" / "metrics.csv").read_text().splitlines()[0]
-    assert "val_n2n_loss" in header and "val_psnr" not in header  # no clean images: the Noise2Noise score alone
+    assert "val_n2n_loss" in header and "val_psnr" not in header  # no clean images: the Noise2Noise score alone (no PSNR of either kind)
 
 
 def _write(path, pixels):
@@ -113,14 +129,34 @@ def _pair_folder(root, count=3, shape=(64, 64)):
 BAD_CASES = {
     "twin": (lambda root: (_pair_folder(root), (root / "B" / "s1.tif").unlink()), "have no twin of the same name"),
     "size": (lambda root: (_pair_folder(root), _write(root / "B" / "s1.tif", np.zeros((64, 32), np.uint16))), "must match in size and channels"),
-    "channels": (lambda root: (_pair_folder(root), _write(root / "A" / "s9.tif", np.zeros((64, 64, 3), np.uint16)),
-                               _write(root / "B" / "s9.tif", np.zeros((64, 64, 3), np.uint16))), "mix channel counts or sample types"),
-    "sample type": (lambda root: (_pair_folder(root), _write(root / "A" / "s9.tif", np.zeros((64, 64), np.uint8)),
-                                  _write(root / "B" / "s9.tif", np.zeros((64, 64), np.uint8))), "mix channel counts or sample types"),
-    "burst": (lambda root: (_write(root / "x" / "1.tif", np.zeros((64, 64), np.uint16)), _write(root / "x" / "2.tif", np.zeros((64, 64), np.uint16)),
-                            _write(root / "y" / "1.tif", np.zeros((64, 64), np.uint16))), "a scene needs at least 2 captures"),
-    "misaligned": (lambda root: (_pair_folder(root), _write(root / "B" / "s2.tif", np.roll(tifffile.imread(root / "A" / "s2.tif"), 3, axis=1))),
-                   "look misaligned: s2 (shift +0,-3 px)"),
+    "channels": (
+        lambda root: (
+            _pair_folder(root),
+            _write(root / "A" / "s9.tif", np.zeros((64, 64, 3), np.uint16)),
+            _write(root / "B" / "s9.tif", np.zeros((64, 64, 3), np.uint16)),
+        ),
+        "mix channel counts or sample types",
+    ),
+    "sample type": (
+        lambda root: (
+            _pair_folder(root),
+            _write(root / "A" / "s9.tif", np.zeros((64, 64), np.uint8)),
+            _write(root / "B" / "s9.tif", np.zeros((64, 64), np.uint8)),
+        ),
+        "mix channel counts or sample types",
+    ),
+    "burst": (
+        lambda root: (
+            _write(root / "x" / "1.tif", np.zeros((64, 64), np.uint16)),
+            _write(root / "x" / "2.tif", np.zeros((64, 64), np.uint16)),
+            _write(root / "y" / "1.tif", np.zeros((64, 64), np.uint16)),
+        ),
+        "a scene needs at least 2 captures",
+    ),
+    "misaligned": (
+        lambda root: (_pair_folder(root), _write(root / "B" / "s2.tif", np.roll(tifffile.imread(root / "A" / "s2.tif"), 3, axis=1))),
+        "look misaligned: s2 (shift +0,-3 px)",
+    ),
     "one scene": (lambda root: _pair_folder(root, count=1), "needs at least 2 scenes"),
     "layout": (lambda root: _write(root / "loose.tif", np.zeros((64, 64), np.uint16)), "neither A/ and B/ subfolders nor burst subfolders"),
 }

@@ -8,8 +8,13 @@ from noise2noise_keras import precision
 
 @pytest.mark.parametrize(
     "flags,onednn,expected",
-    [({"avx2", "avx512_bf16"}, None, "mixed_bfloat16"), ({"avx2", "amx_bf16"}, "1", "mixed_bfloat16"), ({"avx2"}, None, "float32"),
-     ({"avx2", "avx512_bf16"}, "0", "float32"), ({"avx2", "amx_bf16"}, "false", "float32")],
+    [
+        ({"avx2", "avx512_bf16"}, None, "mixed_bfloat16"),
+        ({"avx2", "amx_bf16"}, "1", "mixed_bfloat16"),
+        ({"avx2"}, None, "float32"),
+        ({"avx2", "avx512_bf16"}, "0", "float32"),
+        ({"avx2", "amx_bf16"}, "false", "float32"),
+    ],
 )
 def test_auto_picks_bf16_only_with_native_bf16_and_onednn(monkeypatch, flags, onednn, expected):
     monkeypatch.setattr(precision, "cpu_flags", lambda: flags)  # stands in for /proc/cpuinfo of another CPU kind
@@ -36,7 +41,6 @@ def test_bf16_denoising_of_a_shipped_model_stays_within_its_measured_tolerance(s
     from noise2noise_keras.artifacts import load_denoiser
     from noise2noise_keras.datasets.images import read_rgb
     from noise2noise_keras.datasets.noisy import fixed_noise
-    from noise2noise_keras.inference import denoise
     from noise2noise_keras.metrics import psnr
     from noise2noise_keras.noise import parse_noise
 
@@ -44,7 +48,7 @@ def test_bf16_denoising_of_a_shipped_model_stays_within_its_measured_tolerance(s
     (noisy,) = fixed_noise([clean], parse_noise("gaussian,25"), 0)
     scores = {}
     for policy in ("float32", "mixed_bfloat16"):
-        model, _ = load_denoiser("gaussian", policy)
-        assert model.layers[3].compute_dtype == ("float32" if policy == "float32" else "bfloat16")
-        scores[policy] = psnr(clean, denoise(np.asarray(noisy), model))
+        denoiser = load_denoiser("gaussian", policy)
+        assert denoiser.model.layers[3].compute_dtype == ("float32" if policy == "float32" else "bfloat16")
+        scores[policy] = psnr(clean, denoiser.denoise(np.asarray(noisy)))
     assert abs(scores["mixed_bfloat16"] - scores["float32"]) < 0.02, scores

@@ -202,15 +202,15 @@ def test_full_disk_during_training_loses_nothing_and_the_rerun_resumes(tmp_path)
         command = [sys.executable, "-m", "noise2noise_keras", "train", "gaussian", str(photos), "--run-dir", str(run), *TINY_TRAINING]
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
         deadline = time.time() + 300
-        while not (run / "checkpoints" / "last.keras").exists() and process.poll() is None and time.time() < deadline:
+        while not (run / "checkpoints" / "last" / "model.keras").exists() and process.poll() is None and time.time() < deadline:
             time.sleep(0.05)
         fill(disk)  # epoch 2's writes now meet a full disk
         _, stderr = process.communicate(timeout=600)
         result = subprocess.CompletedProcess(command, process.returncode, "", stderr)
         assert_one_sentence_error(result, "no space left on the device", "run the same command again to resume")
-        leftovers = [p.name for p in run.rglob("*") if "partial" in p.name or p.name.endswith(".tmp")]
+        leftovers = [p.name for p in run.rglob("*") if "partial" in p.name or p.name.endswith((".tmp", ".old"))]
         assert not leftovers, leftovers
-        assert keras.saving.load_model(run / "checkpoints" / "last.keras").count_params() == 991_203  # epoch 1 intact
+        assert keras.saving.load_model(run / "checkpoints" / "last" / "model.keras").count_params() == 991_203  # epoch 1 intact
 
         (disk / "filler").unlink()
         rerun = n2n("train", "gaussian", photos, "--run-dir", run, *TINY_TRAINING)
@@ -287,7 +287,7 @@ def test_broken_records_and_existing_exports_are_one_sentence(model_file, tmp_pa
     assert_one_sentence_error(n2n("export", run, tmp_path / "exported"), "already holds a model", "--overwrite")
     assert n2n("export", run, tmp_path / "exported", "--overwrite").returncode == 0
 
-    (tmp_path / "exported" / "config.json").write_text("{truncated")
+    (tmp_path / "exported" / "denoiser.json").write_text("{truncated")
     assert_one_sentence_error(n2n("denoise", tmp_path / "x.png", "--model", tmp_path / "exported"), "is not valid JSON")
     (run / "config.json").write_text('["not", "a", "config"]')
     assert_one_sentence_error(n2n("denoise", tmp_path / "x.png", "--model", run), "is not a valid training config")

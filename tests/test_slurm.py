@@ -84,7 +84,7 @@ def test_train_job_completes_with_a_full_run_directory(job_env, tmp_path):
     job_id, code = sbatch(job_env, tmp_path, *SMALL, "jobs/train.sb", "gaussian", "sample", *TINY_TRAINING, wait=True)
     assert code == 0, log_of(tmp_path, "n2n", job_id)
     run = tmp_path / "runs" / f"n2n-{job_id}"
-    assert (run / "config.json").is_file() and (run / "checkpoints" / "last.keras").is_file() and (run / "metrics.csv").is_file()
+    assert (run / "config.json").is_file() and (run / "checkpoints" / "last" / "model.keras").is_file() and (run / "metrics.csv").is_file()
     assert json.loads((run / "config.json").read_text())["dataset"] == "sample"
     log = log_of(tmp_path, "n2n", job_id)
     assert "n2n-job: job" in log and "no GPU found" in log and "validation PSNR" in log
@@ -104,8 +104,26 @@ def test_array_job_trains_one_model_per_noise_type(job_env, tmp_path):
 
 
 def test_usr1_checkpoints_requeues_and_the_job_resumes_mid_epoch(job_env, tmp_path):
-    job_id, _ = sbatch(job_env, tmp_path, *SMALL, "jobs/train.sb", "gaussian", "sample", "--epochs", "3", "--steps", "20",
-                       "--batch-size", "2", "--crop", "128", "--val-images", "1", "--precision", "float32")
+    job_id, _ = sbatch(
+        job_env,
+        tmp_path,
+        *SMALL,
+        "jobs/train.sb",
+        "gaussian",
+        "sample",
+        "--epochs",
+        "3",
+        "--steps",
+        "20",
+        "--batch-size",
+        "2",
+        "--crop",
+        "128",
+        "--val-images",
+        "1",
+        "--precision",
+        "float32",
+    )
     run = tmp_path / "runs" / f"n2n-{job_id}"
     deadline = time.time() + 300
     while time.time() < deadline and not (run / "metrics.csv").exists():
@@ -123,12 +141,34 @@ def test_usr1_checkpoints_requeues_and_the_job_resumes_mid_epoch(job_env, tmp_pa
 
     import noise2noise_keras  # noqa: F401
 
-    assert int(keras.saving.load_model(run / "checkpoints" / "last.keras").optimizer.iterations.numpy()) == 60
+    assert int(keras.saving.load_model(run / "checkpoints" / "last" / "model.keras").optimizer.iterations.numpy()) == 60
 
 
 def test_two_worker_job_trains_in_sync_survives_preemption_and_only_the_chief_writes(job_env, tmp_path):
-    job_id, _ = sbatch(job_env, tmp_path, "--nodes=1", "--ntasks-per-node=2", "-c", "1", "--mem=4G", "jobs/train_multinode.sb", "gaussian", "sample",
-                       "--epochs", "3", "--steps", "10", "--batch-size", "4", "--crop", "128", "--val-images", "1", "--precision", "float32")
+    job_id, _ = sbatch(
+        job_env,
+        tmp_path,
+        "--nodes=1",
+        "--ntasks-per-node=2",
+        "-c",
+        "1",
+        "--mem=4G",
+        "jobs/train_multinode.sb",
+        "gaussian",
+        "sample",
+        "--epochs",
+        "3",
+        "--steps",
+        "10",
+        "--batch-size",
+        "4",
+        "--crop",
+        "128",
+        "--val-images",
+        "1",
+        "--precision",
+        "float32",
+    )
     run = tmp_path / "runs" / f"n2n-multinode-{job_id}"
     deadline = time.time() + 300
     while time.time() < deadline and not (run / "metrics.csv").exists():
@@ -162,5 +202,5 @@ def test_sweep_job_trains_every_combination_and_ranks_them(job_env, tmp_path):
     sweep = tmp_path / "runs" / f"n2n-sweep-{job_id}"
     ranked = json.loads((sweep / "sweep.json").read_text())["ranked"]
     assert sorted(row["arch"] for row in ranked) == ["hourglass", "unet_bn"]
-    assert all((sweep / row["run_dir"] / "checkpoints" / "last.keras").is_file() for row in ranked)
+    assert all((sweep / row["run_dir"] / "checkpoints" / "last" / "model.keras").is_file() for row in ranked)
     assert "2 runs ranked in sweep.md" in log_of(tmp_path, "n2n-sweep", job_id)

@@ -48,10 +48,11 @@ def test_train_writes_a_complete_run_directory_and_evaluates(photo_folder, tmp_p
     environment = json.loads((run / "environment.json").read_text())["starts"][0]
     assert environment["packages"]["keras"].startswith("3.") and environment["seed"] == 0 and "git_commit" in environment
     assert epochs_in(run) == [1, 2]
-    assert {"checkpoints/best.keras", "checkpoints/last.keras", "samples/epoch_001.png", "samples/epoch_002.png", "summary.json"} <= {
-        str(p.relative_to(run)) for p in run.rglob("*") if p.is_file()}
+    assert {"checkpoints/best/model.keras", "checkpoints/last/denoiser.json", "samples/epoch_001.png", "samples/epoch_002.png", "summary.json"} <= {
+        str(p.relative_to(run)) for p in run.rglob("*") if p.is_file()
+    }
     assert list((run / "logs").rglob("events.out.tfevents*"))
-    assert not (run / "backup").exists()  # BackupAndRestore state is removed once training completes
+    assert not (run / "state").exists()  # the resume state is removed once training completes
 
     again = n2n("train", "gaussian", photo_folder, *TINY, "--run-dir", run)
     assert again.returncode == 0 and "already complete" in again.stderr + again.stdout
@@ -66,11 +67,28 @@ def test_train_writes_a_complete_run_directory_and_evaluates(photo_folder, tmp_p
 @pytest.mark.slow
 def test_killed_run_resumes_without_repeating_or_losing_epochs(photo_folder, tmp_path):
     run = tmp_path / "run"
-    args = ["train", "gaussian", photo_folder, "--epochs", "3", "--steps", "8", "--batch-size", "2", "--crop", "128",
-            "--val-images", "1", "--precision", "float32", "--run-dir", run]
+    args = [
+        "train",
+        "gaussian",
+        photo_folder,
+        "--epochs",
+        "3",
+        "--steps",
+        "8",
+        "--batch-size",
+        "2",
+        "--crop",
+        "128",
+        "--val-images",
+        "1",
+        "--precision",
+        "float32",
+        "--run-dir",
+        run,
+    ]
     process = subprocess.Popen([sys.executable, "-m", "noise2noise_keras", *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
-    while time.time() < deadline and not ((run / "metrics.csv").exists() and (run / "backup" / "training_metadata.json").exists()):
+    while time.time() < deadline and not ((run / "metrics.csv").exists() and (run / "state" / "position.json").exists()):
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)  # a preempted job: no chance to clean up
     process.wait()
@@ -86,7 +104,7 @@ def test_killed_run_resumes_without_repeating_or_losing_epochs(photo_folder, tmp
 
     import noise2noise_keras  # noqa: F401
 
-    final = keras.saving.load_model(run / "checkpoints" / "last.keras")
+    final = keras.saving.load_model(run / "checkpoints" / "last" / "model.keras")
     assert int(final.optimizer.iterations.numpy()) == 3 * 8  # optimizer state came back with the weights
 
 
@@ -138,8 +156,25 @@ def test_changed_config_on_an_existing_run_is_refused(photo_folder, tmp_path):
 @pytest.mark.slow
 def test_signal_mid_epoch_checkpoints_and_resume_runs_exactly_the_remaining_steps(photo_folder, tmp_path):
     run = tmp_path / "run"
-    args = ["train", "gaussian", photo_folder, "--epochs", "3", "--steps", "12", "--batch-size", "2", "--crop", "128",
-            "--val-images", "1", "--precision", "float32", "--run-dir", run]
+    args = [
+        "train",
+        "gaussian",
+        photo_folder,
+        "--epochs",
+        "3",
+        "--steps",
+        "12",
+        "--batch-size",
+        "2",
+        "--crop",
+        "128",
+        "--val-images",
+        "1",
+        "--precision",
+        "float32",
+        "--run-dir",
+        run,
+    ]
     process = subprocess.Popen([sys.executable, "-m", "noise2noise_keras", *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 300
     while time.time() < deadline and not (run / "metrics.csv").exists():
@@ -149,18 +184,18 @@ def test_signal_mid_epoch_checkpoints_and_resume_runs_exactly_the_remaining_step
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 3, stderr
     assert "SIGTERM received" in stderr and "run the same command again to resume" in stderr
-    position = json.loads((run / "backup" / "training_metadata.json").read_text())
-    assert 0 < position["batch"] < 12, position  # saved inside an epoch, not at its end
+    position = json.loads((run / "state" / "position.json").read_text())
+    assert 0 < position["step"] < 12 and position["optimizer_iterations"] == 12 + position["step"], position  # inside epoch 2
 
     resumed = n2n(*args)
     assert resumed.returncode == 0, resumed.stderr
-    assert f"step {position['batch']}" in resumed.stderr
+    assert f"step {position['step']}" in resumed.stderr
     assert epochs_in(run) == [1, 2, 3]
     import keras
 
     import noise2noise_keras  # noqa: F401
 
-    final = keras.saving.load_model(run / "checkpoints" / "last.keras")
+    final = keras.saving.load_model(run / "checkpoints" / "last" / "model.keras")
     assert int(final.optimizer.iterations.numpy()) == 3 * 12  # no step lost, none repeated
 
 
@@ -235,12 +270,3 @@ def test_a_time_budget_sets_the_epochs_from_this_machine_and_resumes_with_them(p
     assert train_seconds + timing["setup_seconds"] < 30 * 1.3, (train_seconds, elapsed)  # the budget holds, validation and checkpoints included
     again = n2n("train", "gaussian", photo_folder, "--run-dir", run, *budget)  # same command: the run is complete, nothing trains
     assert again.returncode == 0 and "already complete" in again.stderr and epochs_in(run) == list(range(1, config["epochs"] + 1))
-
-
-def test_an_explicit_epoch_count_replaces_the_presets_time_budget():
-    from noise2noise_keras.config import make_config
-
-    assert make_config("quick").minutes == 5.0
-    assert make_config("quick", epochs=3).minutes == 0.0 and make_config("quick", epochs=3).epochs == 3
-    assert make_config("quick", epochs=3, minutes=2.0).minutes == 2.0
-    assert make_config("paper").minutes == 0.0

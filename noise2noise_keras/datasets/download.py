@@ -65,7 +65,9 @@ def _verified(path: Path, expected: str) -> bool:
     return path.is_file() and sha256_of(path) == expected
 
 
-def fetch(url: str, destination: Path, expected_sha256: str | None = None, retries: int = 4, backoff: float = 0.5, timeout: float = 30.0, progress: bool = True) -> Path:
+def fetch(
+    url: str, destination: Path, expected_sha256: str | None = None, retries: int = 4, backoff: float = 0.5, timeout: float = 30.0, progress: bool = True
+) -> Path:
     """Download ``url`` to ``destination`` via ``destination.part``, resuming and retrying.
 
     With ``expected_sha256`` the file is verified before the atomic rename; a
@@ -85,7 +87,9 @@ def fetch(url: str, destination: Path, expected_sha256: str | None = None, retri
             time.sleep(delay)
     if expected_sha256 is not None and sha256_of(part) != expected_sha256:
         part.unlink()
-        raise UserError(f"Checksum mismatch for {url}: the file was deleted; the server or mirror serves a different file than the original, so fetch it from the official source.")
+        raise UserError(
+            f"Checksum mismatch for {url}: the file was deleted; the server or mirror serves a different file than the original, so fetch it from the official source."
+        )
     os.replace(part, destination)
     return destination
 
@@ -107,9 +111,12 @@ def _transfer(url: str, part: Path, timeout: float, progress: bool) -> None:
                 offset = 0
             length = response.headers.get("Content-Length")
             expected_total = offset + int(length) if length is not None else None
-            with open(part, "ab" if resumed else "wb") as handle, tqdm(
-                total=expected_total, initial=offset, unit="B", unit_scale=True, desc=part.name[: -len(".part")], disable=not progress, leave=False
-            ) as bar:
+            with (
+                open(part, "ab" if resumed else "wb") as handle,
+                tqdm(
+                    total=expected_total, initial=offset, unit="B", unit_scale=True, desc=part.name[: -len(".part")], disable=not progress, leave=False
+                ) as bar,
+            ):
                 for chunk in response.iter_content(CHUNK_BYTES):
                     handle.write(chunk)
                     bar.update(len(chunk))
@@ -122,7 +129,7 @@ def _transfer(url: str, part: Path, timeout: float, progress: bool) -> None:
 def _offline_message(url: str, destination: Path, reason: object) -> str:
     return (
         f"Could not download {url} ({reason}): check your network or proxy, pass --base-url for a mirror, "
-        f"or download it by hand and place it at {destination} (see README, 'Datasets')."
+        f"or download it by hand and place it at {destination} (see docs/conventions.md, 'Datasets')."
     )
 
 

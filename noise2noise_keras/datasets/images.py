@@ -1,23 +1,23 @@
-"""Reading image files of any common layout into 8-bit RGB arrays.
+"""Training and evaluation images: every file read by ``image_io.read_image``, then made 8-bit RGB.
 
 Why a module of its own: users point us at folders of whatever they have.
-Grayscale, palette, RGBA (composited on black is wrong for photos, so alpha is
-dropped), CMYK, 16-bit and EXIF-rotated files all become uint8 (H, W, 3) RGB;
-anything Pillow cannot decode is reported by name, and so is what every
-command refuses (``image_io.check_single_unsigned``: several frames, signed
-samples) and, for training and scoring, NaN or infinite values.
+The one reader of the package decodes them (any sample type, EXIF
+orientation applied, alpha kept aside, multi-frame and signed files refused,
+the decompression-bomb limit applied); here grayscale becomes RGB, alpha is
+dropped (composited on black is wrong for photos), 16-bit and float samples
+are scaled to 8 bits, and NaN or infinite values are refused (training and
+scoring need finite pixels). A file that fails is reported by name.
 """
 
 from __future__ import annotations
 
 import logging
-import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
 
-from noise2noise_keras.image_io import SIGNED_SAMPLES_MESSAGE, UnsupportedImage, check_single_unsigned
+from noise2noise_keras.errors import UserError
+from noise2noise_keras.image_io import read_image
 
 log = logging.getLogger(__name__)
 
@@ -29,42 +29,26 @@ class UnreadableImage(Exception):
 
 
 def read_rgb(path: str | Path) -> np.ndarray:
-    """Decode ``path`` to a uint8 (H, W, 3) RGB array.
+    """Decode ``path`` to a uint8 (H, W, 3) RGB array (16-bit as ``value / 257``, floats in [0, 1] times 255, alpha dropped).
 
-    16-bit images are scaled to 8 bits (``value / 257``); alpha is discarded;
-    EXIF orientation is applied. Raises :class:`UnreadableImage` naming the file.
+    Raises :class:`UnreadableImage` naming the file.
     """
-    path = Path(path)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                check_single_unsigned(image)
-                image.load()
-                image = ImageOps.exif_transpose(image)
-                return _to_rgb8(image)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning, Image.DecompressionBombError) as error:  # UnsupportedImage too
-        raise UnreadableImage(f"{path}: {error}") from None
+        pixels = read_image(path).pixels
+    except UserError as error:
+        raise UnreadableImage(str(error).rstrip(".")) from None
+    return to_rgb8(pixels, path)
 
 
-def _to_rgb8(image: Image.Image) -> np.ndarray:
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "I;16N"):
-        array = np.asarray(image, dtype=np.float64)
-        if array.min(initial=0) < 0:
-            raise UnsupportedImage(SIGNED_SAMPLES_MESSAGE)
-        scale = 65535.0 if array.max(initial=0) > 255 or image.mode.startswith("I;16") else 255.0
-        gray = np.clip(np.round(array / scale * 255.0), 0, 255).astype(np.uint8)
-        return np.repeat(gray[..., None], 3, axis=2)
-    if image.mode == "F":
-        values = np.asarray(image)
-        if not np.isfinite(values).all():
-            raise UnsupportedImage("holds NaN or infinite values: training and evaluation need finite pixels (n2n denoise treats them as missing)")
-        gray = np.clip(np.round(values * 255.0), 0, 255).astype(np.uint8)
-        return np.repeat(gray[..., None], 3, axis=2)
-    if image.mode in ("RGB;16", "RGBA;16") or (image.mode == "RGB" and np.asarray(image).dtype != np.uint8):
-        array = np.asarray(image, dtype=np.float64)[..., :3]
-        return np.clip(np.round(array / 257.0), 0, 255).astype(np.uint8)
-    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+def to_rgb8(pixels: np.ndarray, path: str | Path = "the image") -> np.ndarray:
+    """(H, W, C) pixels of any sample type ``image_io`` returns as uint8 (H, W, 3) RGB."""
+    if pixels.dtype == np.uint16:
+        pixels = np.round(pixels / 257.0).astype(np.uint8)
+    elif pixels.dtype.kind == "f":
+        if not np.isfinite(pixels).all():
+            raise UnreadableImage(f"{path} holds NaN or infinite values: training and evaluation need finite pixels (n2n denoise treats them as missing)")
+        pixels = np.clip(np.round(pixels * 255.0), 0, 255).astype(np.uint8)
+    return np.repeat(pixels, 3, axis=2) if pixels.shape[-1] == 1 else np.ascontiguousarray(pixels)
 
 
 def list_images(folder: str | Path) -> list[Path]:

@@ -29,7 +29,7 @@ from noise2noise_keras.datasets.images import list_images
 from noise2noise_keras.datasets.noisy import CropStream, pad_to_min_size
 from noise2noise_keras.errors import UserError
 from noise2noise_keras.image_io import read_image
-from noise2noise_keras.inference import Normalization
+from noise2noise_keras.normalization import Normalization
 
 PAIRS = "pairs"  # the NOISE argument that selects this data source
 NORMALIZATIONS = ("dtype", "percentile")
@@ -59,13 +59,15 @@ def find_scene_files(root: str | Path) -> list[tuple[str, list[Path], Path | Non
         a_files, b_files = ({p.stem: p for p in list_images(root / side)} if (root / side).is_dir() else {} for side in "AB")
         for only, side, other in ((sorted(a_files.keys() - b_files.keys()), "A", "B"), (sorted(b_files.keys() - a_files.keys()), "B", "A")):
             if only:
-                raise UserError(f"{len(only)} file(s) in {root / side} have no twin of the same name in {root / other} ({', '.join(only[:5])}): add or remove them.")
+                raise UserError(
+                    f"{len(only)} file(s) in {root / side} have no twin of the same name in {root / other} ({', '.join(only[:5])}): add or remove them."
+                )
         if not a_files:
             raise UserError(f"{root / 'A'} and {root / 'B'} contain no images: put two captures of each scene there, matched by file name.")
         return [(stem, [a_files[stem], b_files[stem]], clean_files.get(stem)) for stem in sorted(a_files)]
     bursts = sorted(p for p in root.iterdir() if p.is_dir() and p.name != "clean")
     if not bursts:
-        raise UserError(f"{root} has neither A/ and B/ subfolders nor burst subfolders: see 'Your own data' in the README for the layouts.")
+        raise UserError(f"{root} has neither A/ and B/ subfolders nor burst subfolders: see docs/own-data.md for the layouts.")
     scenes = []
     for folder in bursts:
         frames = list_images(folder)
@@ -79,7 +81,9 @@ def _pixels(path: Path) -> np.ndarray:
     """Full-precision pixels without alpha (alpha is not part of the signal); training needs every value finite."""
     pixels = read_image(path).pixels
     if pixels.dtype.kind == "f" and not np.isfinite(pixels).all():
-        raise UserError(f"{path} holds NaN or infinite values: training needs finite pixels (fill or crop the masked region; n2n denoise treats them as missing).")
+        raise UserError(
+            f"{path} holds NaN or infinite values: training needs finite pixels (fill or crop the masked region; n2n denoise treats them as missing)."
+        )
     return pixels
 
 
@@ -91,7 +95,9 @@ def load_scenes(root: str | Path, check_alignment: bool = True) -> list[Scene]:
         clean = _pixels(clean_file) if clean_file is not None else None
         for path, frame in zip(frame_files[1:] + ([clean_file] if clean_file else []), frames[1:] + ([clean] if clean is not None else [])):
             if frame.shape != frames[0].shape:
-                raise UserError(f"{path} is {_describe(frame)} but {frame_files[0]} is {_describe(frames[0])}: captures of a scene must match in size and channels.")
+                raise UserError(
+                    f"{path} is {_describe(frame)} but {frame_files[0]} is {_describe(frames[0])}: captures of a scene must match in size and channels."
+                )
         scenes.append(Scene(name, frames, clean))
     kinds = {(scene.frames[0].shape[-1], scene.frames[0].dtype.str) for scene in scenes}
     if len(kinds) > 1:
@@ -173,13 +179,15 @@ class PairedDataset(CropStream):
     for comparison) pairs a frame with the scene's clean image instead.
     """
 
-    def __init__(self, scenes: list[Scene], normalization: dict[str, Any], target: str = "noisy", crop: int = 256, augment: bool = False, seed: int = 0) -> None:
+    def __init__(
+        self, scenes: list[Scene], normalization: dict[str, Any], target: str = "noisy", crop: int = 256, augment: bool = False, seed: int = 0
+    ) -> None:
         if target == "clean" and any(scene.clean is None for scene in scenes):
             missing = [scene.name for scene in scenes if scene.clean is None]
             raise UserError(f"--target clean needs a clean image for every training scene; missing for {', '.join(missing[:5])} (put them in clean/).")
         super().__init__(crop, augment, seed)
         self.target = target
-        self.offset, self.scale = float(normalization["offset"]), float(normalization["scale"])
+        self.normalization = Normalization.fixed(normalization)
         images, first, counts = [], [], []
         for scene in scenes:
             first.append(len(images))
@@ -207,5 +215,5 @@ class PairedDataset(CropStream):
         both = tf.image.stateless_random_crop(both, [self.crop, self.crop, 2 * self.channels], seeds[3])
         if self.augment:
             both = self.augmented(both, seeds[4])
-        both = (tf.cast(both, tf.float32) - self.offset) / self.scale
+        both = self.normalization.tensor_to_units(both)
         return both[..., : self.channels], both[..., self.channels :]

@@ -1,7 +1,14 @@
-"""Architectures by name. Each builder takes ``channels`` and returns an uncompiled Keras model."""
+"""Architectures by name. Each builder takes ``channels`` and returns an uncompiled Keras model.
+
+Each also has a :class:`Geometry`: the multiple its image sides must be (its
+pooling grid) and the context a tile needs so that tiled output equals
+whole-image output (its receptive field, rounded up to that grid; measured
+from input gradients in ``tests/test_model.py``).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import keras
@@ -17,6 +24,22 @@ ARCHITECTURES: dict[str, Callable[..., keras.Model]] = {
     "hourglass": build_hourglass,  # seed 000
     "unet_bn": build_unet_bn,  # seed 001
     "dsc": build_dsc,  # seed 003
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Geometry:
+    """``size_multiple``: image sides are padded to it; ``margin``: context pixels around a tile (a multiple of it)."""
+
+    size_multiple: int
+    margin: int
+
+
+GEOMETRY: dict[str, Geometry] = {
+    "unet": Geometry(32, 160),  # 5 poolings; an output pixel sees inputs up to 159 px away
+    "hourglass": Geometry(2, 8),  # one stride-2 stage; 6 px
+    "unet_bn": Geometry(8, 16),  # 3 poolings; 15 px (22 px from a pixel's own 8-px cell)
+    "dsc": Geometry(16, 32),  # 4 stride-2 stages; 17 px before, 32 px after a 16-px cell
 }
 
 

@@ -8,8 +8,8 @@ causes were its initialisation (weights scaled by the batch size, biases drawn
 from N(0, 1)) and plain SGD: here He-uniform weights, zero biases and Adam.
 """
 
+from noise2noise_keras.scratch.losses import MSE
 from noise2noise_keras.scratch.modules import Conv2d, Module, NearestUpsampling, Parameter, ReLU, Sequential, Sigmoid
 from noise2noise_keras.scratch.optim import SGD, Adam
-from noise2noise_keras.scratch.losses import MSE
 
 __all__ = ["MSE", "SGD", "Adam", "Conv2d", "Module", "NearestUpsampling", "Parameter", "ReLU", "Sequential", "Sigmoid"]

@@ -118,8 +118,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write the result as JSON here")
     args = parser.parse_args()
     _, result = train(args.data_root, args.minutes, args.batch_size, args.learning_rate)
-    print(f"NumPy framework: {result['psnr']:.2f} dB on {result['test_patches']} test patches (noisy {result['psnr_noisy']:.2f} dB), "
-          f"{result['steps']} steps, {result['images_per_second']:.0f} images/s")
+    print(
+        f"NumPy framework: {result['psnr']:.2f} dB on {result['test_patches']} test patches (noisy {result['psnr_noisy']:.2f} dB), "
+        f"{result['steps']} steps, {result['images_per_second']:.0f} images/s"
+    )
     if args.out:
         args.out.write_text(json.dumps(result, indent=2) + "\n")
 

@@ -1,0 +1,129 @@
+"""Resuming a run exactly where it stopped, with public Keras APIs only.
+
+The run's state lives in ``RUN_DIR/state/``, staged and swapped in whole at
+every epoch end and when a stop is requested mid-epoch::
+
+    training.weights.h5   Model.save_weights: the network and its optimizer's variables
+                          (moments, iteration count, hence the learning-rate schedule)
+    position.json         completed epochs, steps done in the current one, and the
+                          index of the next element of the training stream
+
+:func:`restore` loads both before ``fit`` (``Model.load_weights`` after
+``Optimizer.build``), and training passes the position to ``fit`` as
+``initial_epoch`` and to the data stream as its start: no Keras internals, so
+a Keras release cannot change what a resume does. Runs started by earlier
+versions kept Keras' ``BackupAndRestore`` files in ``backup/``; they are read
+once and replaced by ``state/`` at the next save.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+
+from noise2noise_keras.atomic import atomic_folder, discard, settled
+from noise2noise_keras.errors import UserError
+from noise2noise_keras.preemption import StopRequest, TrainingPreempted
+
+STATE_DIR, WEIGHTS_FILE, POSITION_FILE = "state", "training.weights.h5", "position.json"
+LEGACY_BACKUP = "backup"  # Keras BackupAndRestore of earlier versions: latest.weights.h5 + training_metadata.json
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Position:
+    """Where a run stands: ``epoch`` epochs complete, ``step`` steps done in the next one."""
+
+    epoch: int = 0
+    step: int = 0
+
+    def global_step(self, steps_per_epoch: int) -> int:
+        return self.epoch * steps_per_epoch + self.step
+
+
+def read_position(run_dir: Path) -> Position:
+    """The saved position of the run in ``run_dir``; the start for a new run."""
+    state = settled(run_dir / STATE_DIR)
+    if (state / POSITION_FILE).is_file():
+        saved = json.loads((state / POSITION_FILE).read_text())
+        return Position(int(saved["epoch"]), int(saved["step"]))
+    legacy = run_dir / LEGACY_BACKUP / "training_metadata.json"
+    if legacy.is_file():
+        saved = json.loads(legacy.read_text())
+        return Position(int(saved["epoch"]), int(saved.get("batch", 0)))
+    return Position()
+
+
+def restore(model: keras.Model, run_dir: Path, steps_per_epoch: int) -> Position:
+    """Load the saved network and optimizer state into ``model`` (compiled, inside its strategy's scope); return the position."""
+    position = read_position(run_dir)
+    weights = next((path for path in (run_dir / STATE_DIR / WEIGHTS_FILE, run_dir / LEGACY_BACKUP / "latest.weights.h5") if path.is_file()), None)
+    if weights is None:
+        return position
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)  # its variables must exist to receive the saved ones
+    try:
+        model.load_weights(weights)
+    except (OSError, ValueError) as error:
+        raise UserError(f"The saved training state {weights} cannot be read ({str(error).splitlines()[0][:160]}): start a new --run-dir.") from None
+    iterations = int(model.optimizer.iterations.numpy())
+    if iterations != position.global_step(steps_per_epoch):
+        log.warning(
+            "warning: %s holds %d optimizer steps but its position says %d; resuming at the position",
+            weights,
+            iterations,
+            position.global_step(steps_per_epoch),
+        )
+    return position
+
+
+class TrainingState(keras.callbacks.Callback):
+    """Saves the state at every epoch end, and mid-epoch when a stop is requested (then raises :class:`TrainingPreempted`).
+
+    ``batch_offset`` is the number of steps of the current epoch done before
+    this ``fit`` started (a resumed partial epoch). ``write=False`` (non-chief
+    workers) never writes; ``any_worker`` turns the local stop flag into the
+    group's decision, so every worker stops at the same step.
+    """
+
+    def __init__(self, run_dir: Path, stop: StopRequest, any_worker: Callable[[bool], bool] = bool, write: bool = True) -> None:
+        super().__init__()
+        self.run_dir, self.stop, self.any_worker, self.write = Path(run_dir), stop, any_worker, write
+        self.epoch = self.batch_offset = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.batch_offset = 0
+        self.save(Position(epoch + 1, 0))
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.any_worker(self.stop.is_set()):
+            position = Position(self.epoch, self.batch_offset + batch + 1)
+            self.save(position)
+            raise TrainingPreempted(
+                f"stopped by {self.stop.signal_name or 'request'} at epoch {position.epoch + 1}, step {position.step}; "
+                "the state is saved: run the same command again to resume"
+            )
+
+    def save(self, position: Position) -> None:
+        if not self.write:
+            return
+        with atomic_folder(self.run_dir / STATE_DIR) as staging:
+            self.model.save_weights(staging / WEIGHTS_FILE)
+            saved = {**dataclasses.asdict(position), "optimizer_iterations": int(self.model.optimizer.iterations.numpy())}
+            (staging / POSITION_FILE).write_text(json.dumps(saved, indent=2) + "\n")
+        discard(self.run_dir / LEGACY_BACKUP)
+
+
+def clear_state(run_dir: Path) -> None:
+    """Remove the state of a completed run (its summary.json now marks it done)."""
+    for name in (STATE_DIR, LEGACY_BACKUP):
+        discard(run_dir / name)

@@ -1,0 +1,104 @@
+"""Resume owned by the project: a stopped run, resumed, ends with the weights of a run that never stopped.
+
+These fail when resume breaks in any way that matters (weights, optimizer
+moments, learning-rate schedule, epoch, step, data stream position), whatever
+the Keras version: the comparison is bit-for-bit in float32 on this CPU.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from noise2noise_keras.artifacts import find_denoiser
+from noise2noise_keras.atomic import atomic_folder, settled
+from noise2noise_keras.config import make_config
+from noise2noise_keras.preemption import StopRequest, TrainingPreempted
+from noise2noise_keras.resume import LEGACY_BACKUP, POSITION_FILE, STATE_DIR, WEIGHTS_FILE, read_position
+from noise2noise_keras.training import train
+
+
+class StopAtCheck(StopRequest):
+    """A stop request that arrives after ``steps`` training steps (the state callback checks once per step)."""
+
+    def __init__(self, steps: int) -> None:
+        super().__init__()
+        self.remaining = steps
+
+    def is_set(self) -> bool:
+        self.remaining -= 1
+        return self.remaining <= 0
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(0)
+    for index in range(3):
+        Image.fromarray(rng.integers(0, 256, (80, 96, 3), dtype=np.uint8)).save(folder / f"p{index}.png")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def config(photos):
+    return make_config("quick", noise="gaussian", dataset=str(photos), epochs=3, steps_per_epoch=4, batch_size=2, crop=32, val_images=1, precision="float32")
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(config, tmp_path_factory) -> list[np.ndarray]:
+    run = tmp_path_factory.mktemp("uninterrupted") / "run"
+    train(config, run, verbose=0)
+    return find_denoiser(run, "last").model.get_weights()
+
+
+def assert_same_weights(run: Path, expected: list[np.ndarray]) -> None:
+    weights = find_denoiser(run, "last").model.get_weights()
+    assert len(weights) == len(expected) and all(np.array_equal(a, b) for a, b in zip(weights, expected))
+
+
+def test_a_run_stopped_mid_epoch_resumes_to_the_same_weights(config, uninterrupted, tmp_path):
+    run = tmp_path / "run"
+    with pytest.raises(TrainingPreempted, match="epoch 2, step 2"):
+        train(config, run, verbose=0, stop=StopAtCheck(4 + 2))
+    saved = json.loads((run / STATE_DIR / POSITION_FILE).read_text())
+    assert saved == {"epoch": 1, "step": 2, "optimizer_iterations": 6}
+    train(config, run, verbose=0)
+    assert_same_weights(run, uninterrupted)
+    assert not (run / STATE_DIR).exists()
+
+
+def test_a_run_of_an_earlier_version_resumes_from_its_keras_backup(config, uninterrupted, tmp_path):
+    """Runs started before this version kept Keras' BackupAndRestore files; they resume the same, then switch over."""
+    run = tmp_path / "run"
+    with pytest.raises(TrainingPreempted):
+        train(config, run, verbose=0, stop=StopAtCheck(4 + 1))
+    legacy = run / LEGACY_BACKUP
+    legacy.mkdir()
+    (run / STATE_DIR / WEIGHTS_FILE).rename(legacy / "latest.weights.h5")
+    (legacy / "training_metadata.json").write_text(json.dumps({"epoch": 1, "batch": 1}))
+    for name in ("best", "last"):  # and its checkpoints were bare .keras files
+        (run / "checkpoints" / name / "model.keras").rename(run / "checkpoints" / f"{name}.keras")
+        (run / "checkpoints" / name / "denoiser.json").unlink()
+        (run / "checkpoints" / name).rmdir()
+    (run / STATE_DIR / POSITION_FILE).unlink()
+    (run / STATE_DIR).rmdir()
+    assert read_position(run).epoch == 1 and read_position(run).step == 1
+
+    train(config, run, verbose=0)
+    assert_same_weights(run, uninterrupted)
+    assert not legacy.exists() and not list((run / "checkpoints").glob("*.keras"))
+    assert (run / "checkpoints" / "best" / "denoiser.json").is_file()
+
+
+def test_a_folder_swap_cut_between_its_two_renames_leaves_the_previous_folder(tmp_path):
+    final = tmp_path / "state"
+    with atomic_folder(final) as staging:
+        (staging / "a").write_text("1")
+    with pytest.raises(RuntimeError), atomic_folder(final) as staging:
+        (staging / "a").write_text("2")
+        raise RuntimeError("killed while writing")
+    assert (final / "a").read_text() == "1" and not list(tmp_path.glob(".*"))
+    final.rename(tmp_path / ".state.old")  # a kill after the first rename of a swap
+    assert (settled(final) / "a").read_text() == "1"
