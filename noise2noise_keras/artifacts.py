@@ -83,7 +83,7 @@ def _run_checkpoint(run_dir: Path, checkpoint: str) -> Denoiser:
 def run_spec(run_dir: Path, channels: int) -> DenoiserSpec:
     """The spec of a run's checkpoints, from what the run directory records (config.json, data.json, environment.json)."""
     config = TrainConfig.load(run_dir / "config.json")
-    data = json.loads((run_dir / "data.json").read_text()) if config.data_source == "pairs" else None
+    data = json.loads((run_dir / "data.json").read_text()) if config.data_source != "synthetic" else None
     environment = run_dir / "environment.json"
     commit = json.loads(environment.read_text())["starts"][0].get("git_commit", "") if environment.is_file() else ""
     return spec_for_training(config, channels, data, commit)

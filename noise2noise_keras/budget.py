@@ -25,8 +25,8 @@ from typing import Any
 import keras
 
 from noise2noise_keras.config import TrainConfig
-from noise2noise_keras.losses import build_loss
-from noise2noise_keras.models import build_model
+from noise2noise_keras.neighbor import denoising_network
+from noise2noise_keras.objective import build_training_model
 
 log = logging.getLogger(__name__)
 
@@ -53,25 +53,31 @@ class Timing:
 
 
 def time_this_machine(config: TrainConfig, channels: int, batches: Any, validate: Callable[[keras.Model], object]) -> Timing:
-    """Time a throwaway model on this machine: training steps on ``batches`` (an iterator of (input, target)),
+    """Time a throwaway model on this machine: training steps on ``batches`` (an iterator of training batches),
     one ``validate(model)`` pass and the checkpoint writes of an epoch."""
     started = time.perf_counter()
-    model = build_model(config.arch, channels=channels)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=build_loss(config.loss), jit_compile=False)
+    model, _ = build_training_model(config, channels)
+
+    def step(batch: Any) -> None:  # (input, target) crops, or single noisy crops for Neighbor2Neighbor
+        if isinstance(batch, tuple):
+            model.train_on_batch(*batch)
+        else:
+            model.train_on_batch(batch)
+
     timed = time.perf_counter()
     for _ in range(WARMUP_STEPS):
-        model.train_on_batch(*next(batches))
+        step(next(batches))
     warmup = time.perf_counter() - timed
     timed = time.perf_counter()
     for _ in range(TIMED_STEPS):
-        model.train_on_batch(*next(batches))
+        step(next(batches))
     step_seconds = (time.perf_counter() - timed) / TIMED_STEPS
     validate(model)  # the first pass traces the inference graph, as the run's first validation will
     timed = time.perf_counter()
     validate(model)
     with tempfile.TemporaryDirectory() as scratch:
         for name in CHECKPOINTS_PER_EPOCH:
-            model.save(Path(scratch) / f"{name}.keras")
+            denoising_network(model).save(Path(scratch) / f"{name}.keras")
     overhead = time.perf_counter() - timed
     return Timing(step_seconds, overhead, max(0.0, warmup - WARMUP_STEPS * step_seconds), time.perf_counter() - started)
 

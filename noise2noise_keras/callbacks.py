@@ -8,11 +8,13 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from noise2noise_keras.atomic import atomic_path
 from noise2noise_keras.denoiser import Denoiser, DenoiserSpec
 from noise2noise_keras.evaluation import score_images
 from noise2noise_keras.metrics import psnr_units
+from noise2noise_keras.neighbor import GAMMA, denoising_network, neighbor_loss
 from noise2noise_keras.normalization import Normalization
 from noise2noise_keras.plots import save_comparison_grid
 
@@ -51,7 +53,7 @@ class Validation(keras.callbacks.Callback):
 
     def score(self, model: keras.Model) -> tuple[list, list]:
         """Per-image rows and examples for ``model``: the work of one validation, also timed by ``--minutes``."""
-        return score_images(Denoiser(model, self.spec), self.images, self.noisy_images, progress=False)
+        return score_images(local_denoiser(model, self.spec), self.images, self.noisy_images, progress=False)
 
     def on_epoch_end(self, epoch, logs=None):
         rows, examples = self.score(self.model)
@@ -89,7 +91,7 @@ class PairValidation(keras.callbacks.Callback):
 
     def score(self, model: keras.Model) -> list[np.ndarray]:
         """The held-out captures A denoised by ``model``: the work of one validation, also timed by ``--minutes``."""
-        denoiser = Denoiser(model, self.spec)
+        denoiser = local_denoiser(model, self.spec)
         return [denoiser.denoise(image, normalization=self.units) for image in self.inputs]
 
     def on_epoch_end(self, epoch, logs=None):
@@ -104,6 +106,69 @@ class PairValidation(keras.callbacks.Callback):
         crops = [(name, *(_center_crop(image, SAMPLE_CROP) for image in images)) for name, *images in zip(self.names, self.inputs, denoised, references)]
         reference = "clean" if self.has_clean else "capture B"
         save_comparison_grid(self.samples_dir / f"epoch_{epoch + 1:03d}.png", crops[:2], f"epoch {epoch + 1}", reference=reference)
+
+
+class SingleValidation(keras.callbacks.Callback):
+    """Validation on held-out single noisy images, clean images or not.
+
+    ``val_nb2nb_loss`` is the Neighbor2Neighbor loss of each held-out image
+    (whole, in model units), with the regulariser at its final weight and
+    one fixed sub-sampling, so epochs compare like for like;
+    ``val_nb2nb_loss_noisy`` is the same for no denoising at all. With a clean
+    image for every held-out one, ``val_psnr_full``/``val_psnr_full_noisy``
+    (full precision, peak 1 model unit) are reported too and pick the best
+    checkpoint.
+    """
+
+    SEED = (20210619, 0)  # the held-out images' fixed sub-sampling
+
+    def __init__(self, scenes: list, samples_dir: Path, spec: DenoiserSpec) -> None:
+        super().__init__()
+        self.names = [scene.name for scene in scenes]
+        recorded = Normalization.fixed(spec.normalization)
+        self.inputs = [recorded.to_units(scene.frames[0]) for scene in scenes]
+        cell = 2 * spec.geometry.size_multiple  # the loss runs the network on the whole image and on its half-size views
+        self.loss_inputs = [_center_crop(image, min(image.shape[:2]) // cell * cell) for image in self.inputs]
+        self.has_clean = all(scene.clean is not None for scene in scenes)
+        self.cleans = [recorded.to_units(scene.clean) for scene in scenes] if self.has_clean else None
+        self.units = Normalization(0.0, 1.0, clip_unit_range=recorded.clip_unit_range)
+        self.samples_dir, self.spec = Path(samples_dir), spec
+
+    def score(self, model: keras.Model) -> list[np.ndarray]:
+        """The held-out images denoised by ``model``: the work of one validation, also timed by ``--minutes``."""
+        denoiser = local_denoiser(model, self.spec)
+        return [denoiser.denoise(image, normalization=self.units) for image in self.inputs]
+
+    def on_epoch_end(self, epoch, logs=None):
+        network = local_denoiser(self.model, self.spec).model
+        logs = logs if logs is not None else {}
+        seed = tf.constant(self.SEED, tf.int64)
+        logs["val_nb2nb_loss"] = float(np.mean([float(neighbor_loss(network, image[None], seed, GAMMA, training=False)["loss"]) for image in self.loss_inputs]))
+        identity = lambda images, training: images  # noqa: E731  the undenoised reference: the two views' own difference
+        logs["val_nb2nb_loss_noisy"] = float(
+            np.mean([float(neighbor_loss(identity, image[None], seed, GAMMA, training=False)["loss"]) for image in self.loss_inputs])
+        )
+        denoised = self.score(self.model)
+        if self.has_clean:
+            logs["val_psnr_full"] = float(np.mean([psnr_units(c, d) for c, d in zip(self.cleans, denoised)]))
+            logs["val_psnr_full_noisy"] = float(np.mean([psnr_units(c, x) for c, x in zip(self.cleans, self.inputs)]))
+        references = self.cleans or self.inputs
+        crops = [(name, *(_center_crop(image, SAMPLE_CROP) for image in images)) for name, *images in zip(self.names, self.inputs, denoised, references)]
+        reference = "clean" if self.has_clean else "noisy"
+        save_comparison_grid(self.samples_dir / f"epoch_{epoch + 1:03d}.png", crops[:2], f"epoch {epoch + 1}", reference=reference)
+
+
+def local_denoiser(model: keras.Model, spec: DenoiserSpec) -> Denoiser:
+    """The network ``model`` trains, as a denoiser this worker can run alone.
+
+    Under MultiWorkerMirroredStrategy, ``predict`` on the chief would start
+    collective ops the other workers never join (they are training); a copy
+    of the weights in a network outside the strategy runs locally.
+    """
+    denoiser = Denoiser(denoising_network(model), spec)
+    if isinstance(getattr(model, "distribute_strategy", None), tf.distribute.MultiWorkerMirroredStrategy):
+        return denoiser.rebuilt(denoiser.policy)
+    return denoiser
 
 
 def _center_crop(image: np.ndarray, size: int) -> np.ndarray:
@@ -167,7 +232,7 @@ class DenoiserCheckpoint(keras.callbacks.Callback):
                 return
             self.best = float(value)
         saved_at = {"checkpoint": self.folder.name, "epoch": epoch + 1, **({self.monitor: float(value)} if value is not None else {})}
-        Denoiser(self.model, self.spec.with_record(saved_at=saved_at)).save(self.folder)
+        Denoiser(denoising_network(self.model), self.spec.with_record(saved_at=saved_at)).save(self.folder)
 
     def _improves(self, value: float) -> bool:
         return value > self.best if self.mode == "max" else value < self.best

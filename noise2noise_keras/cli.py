@@ -28,16 +28,23 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     from noise2noise_keras.distribution import STRATEGIES
     from noise2noise_keras.models import ARCHITECTURES
 
-    parser.add_argument("noise", nargs="?", help="noise spec: gaussian, poisson, bernoulli, text, impulse (e.g. gaussian,25 or gaussian,0,50), or pairs")
+    parser.add_argument(
+        "noise", nargs="?", help="noise spec: gaussian, poisson, bernoulli, text, impulse (e.g. gaussian,25 or gaussian,0,50), or pairs / single"
+    )
     parser.add_argument("dataset", nargs="?", help="bsds300, kodak, sample (ships with the package), a folder of images, or with pairs a folder of captures")
     parser.add_argument("--pairs", metavar="PATH", help="train on your own captures (A/ + B/, or burst folders): the same as NOISE=pairs DATASET=PATH")
+    parser.add_argument(
+        "--single", metavar="PATH", help="train on a folder of single noisy images, one per scene (Neighbor2Neighbor): the same as NOISE=single DATASET=PATH"
+    )
     parser.add_argument(
         "--normalize", choices=("percentile", "dtype"), help="own captures: map the 0.1-99.9 percentiles (default) or the sample type's range to [0, 1]"
     )
     parser.add_argument(
         "--alignment-check", action=argparse.BooleanOptionalAction, default=None, help="own captures: refuse pairs that look shifted (default on)"
     )
-    parser.add_argument("--target", choices=TARGETS, help="noisy: Noise2Noise (default); clean: Noise2Clean")
+    parser.add_argument(
+        "--target", choices=TARGETS, help="noisy: Noise2Noise (default); clean: Noise2Clean; single: Neighbor2Neighbor on one fixed noisy version of each image"
+    )
     parser.add_argument("--loss", help="l2, l1, masked_l2 or l0 (default: the paper's loss for the noise)")
     parser.add_argument("--arch", choices=sorted(ARCHITECTURES), help="unet (the paper's, default), hourglass (seed 000), unet_bn (seed 001), dsc (seed 003)")
     parser.add_argument(
@@ -73,14 +80,16 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _train_options(args: argparse.Namespace) -> dict:
     """The TrainConfig fields given on the command line (NOISE DATASET or --pairs, and every option)."""
-    if args.pairs is not None:
-        if args.noise is not None:
-            raise UserError("Pass either --pairs PATH or NOISE DATASET, not both.")
-        args.noise, args.dataset = "pairs", args.pairs
+    for source in ("pairs", "single"):
+        path = getattr(args, source)
+        if path is not None:
+            if args.noise is not None or (source == "pairs" and args.single is not None):
+                raise UserError(f"Pass one of --pairs PATH, --single PATH or NOISE DATASET, not several (got --{source} {path}).")
+            args.noise, args.dataset = source, path
     if args.noise is None or args.dataset is None:
         what = {"train": "Training", "sweep": "A sweep"}[args.command]
-        raise UserError(f"{what} needs NOISE and DATASET (e.g. n2n {args.command} gaussian bsds300), or --pairs PATH for your own captures.")
-    return {k: v for k, v in vars(args).items() if k not in ("command", "handler", "run_dir", "preset", "strategy", "pairs", "grid")}
+        raise UserError(f"{what} needs NOISE and DATASET (e.g. n2n {args.command} gaussian bsds300), or --pairs PATH / --single PATH for your own captures.")
+    return {k: v for k, v in vars(args).items() if k not in ("command", "handler", "run_dir", "preset", "strategy", "pairs", "single", "grid")}
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -102,7 +111,10 @@ def run_train(args: argparse.Namespace) -> int:
     if psnr:
         score = f"validation PSNR {summary[f'final_{psnr}']:.2f} dB (best {summary[f'best_{psnr}']:.2f}) vs noisy {summary[f'{psnr}_noisy']:.2f} dB at {summary['val_noise']}"
     else:
-        score = f"held-out Noise2Noise loss {summary['final_val_n2n_loss']:.3g} (best {summary['best_val_n2n_loss']:.3g}) vs {summary['val_n2n_loss_noisy']:.3g} undenoised"
+        loss, method = next(
+            (key, method) for key, method in (("val_n2n_loss", "Noise2Noise"), ("val_nb2nb_loss", "Neighbor2Neighbor")) if f"final_{key}" in summary
+        )
+        score = f"held-out {method} loss {summary[f'final_{loss}']:.3g} (best {summary[f'best_{loss}']:.3g}) vs {summary[f'{loss}_noisy']:.3g} undenoised"
     print(f"{run_dir}: {score}, {summary['train_seconds_total']:.0f} s of training")
     return 0
 

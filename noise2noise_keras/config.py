@@ -18,6 +18,7 @@ from typing import Any
 from noise2noise_keras.atomic import write_json
 from noise2noise_keras.datasets.noisy import TARGETS
 from noise2noise_keras.datasets.pairs import NORMALIZATIONS, PAIRS
+from noise2noise_keras.datasets.single import SINGLE
 from noise2noise_keras.errors import UserError
 from noise2noise_keras.losses import LOSSES
 from noise2noise_keras.models import ARCHITECTURES
@@ -56,24 +57,40 @@ class TrainConfig:
     normalize: str = "percentile"  # own captures (noise 'pairs') only: see datasets.pairs.fit_normalization
     alignment_check: bool = True  # own captures only: refuse pairs that look shifted
     minutes: float = 0.0  # a training time budget: epochs are set from a timing of this machine (0: off; see budget.py)
-    data_source: str = "synthetic"  # synthetic noise on clean photos, or "pairs": the user's own captures (noise "pairs")
+    # synthetic noise on clean photos; "pairs": the user's own capture pairs (noise "pairs"); "single": single noisy images (noise "single")
+    data_source: str = "synthetic"
 
     def __post_init__(self) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen dataclass)
-        if self.noise == PAIRS or self.data_source == PAIRS:  # the user's own captures: their noise is in the data, validation is held-out scenes
-            set_("data_source", PAIRS)
-            set_("noise", PAIRS)
+        own = next((source for source in (PAIRS, SINGLE) if source in (self.noise, self.data_source)), None)
+        if own:  # the user's own captures: their noise is in the data, validation is held-out scenes
+            set_("data_source", own)
+            set_("noise", own)
             set_("loss", self.loss or "l2")
             set_("val_dataset", self.dataset)
-            set_("val_noise", PAIRS)
+            set_("val_noise", own)
+            if own == PAIRS and self.target == SINGLE:
+                raise UserError("Capture pairs train with --target noisy (or clean); for Neighbor2Neighbor on single images use --single PATH.")
+            if own == SINGLE:
+                if self.target not in ("noisy", SINGLE):
+                    raise UserError(f"Single noisy images train with --target single (Neighbor2Neighbor), not --target {self.target}.")
+                set_("target", SINGLE)
         else:
             if self.data_source != "synthetic":
-                raise UserError(f"Unknown data source '{self.data_source}': use synthetic or pairs.")
+                raise UserError(f"Unknown data source '{self.data_source}': use synthetic, pairs or single.")
             noise = self.noise_model
             set_("noise", noise.spec if self.noise != noise.name else noise.name)
-            set_("loss", self.loss or default_loss_for(noise.spec))
+            paper_loss = default_loss_for(noise.spec)
+            if self.target == SINGLE and paper_loss != "l2":
+                raise UserError(
+                    f"Neighbor2Neighbor (--target single) assumes zero-mean noise such as gaussian or poisson; {noise.spec} "
+                    f"needs the {paper_loss} loss with --target noisy."
+                )
+            set_("loss", self.loss or paper_loss)
             set_("val_dataset", self.val_dataset or self.dataset)
             set_("val_noise", parse_noise(self.val_noise).spec if self.val_noise else paper_test_noise(noise.spec).spec)
+        if self.target == SINGLE and self.loss != "l2":
+            raise UserError(f"Neighbor2Neighbor trains with its own regularised L2 loss: drop --loss {self.loss}.")
         if self.normalize not in NORMALIZATIONS:
             raise UserError(f"Unknown normalisation '{self.normalize}': use one of {', '.join(NORMALIZATIONS)}.")
         if self.target not in TARGETS:

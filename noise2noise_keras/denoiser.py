@@ -34,7 +34,7 @@ from noise2noise_keras.normalization import DTYPE_RANGE, Normalization, check_re
 
 FORMAT = "noise2noise_keras.denoiser/2"
 MODEL_FILE, SPEC_FILE = "model.keras", "denoiser.json"
-DATA_SOURCES = ("synthetic", "pairs")  # synthetic noise on clean photos; the user's own capture pairs
+DATA_SOURCES = ("synthetic", "pairs", "single")  # synthetic noise on clean photos; the user's own capture pairs; single noisy images
 
 log = logging.getLogger(__name__)
 
@@ -146,10 +146,10 @@ class Denoiser:
 def spec_for_training(config: Any, channels: int, data_record: dict[str, Any] | None, commit: str) -> DenoiserSpec:
     """The spec of every checkpoint of a run of ``config`` (a TrainConfig) on data with ``channels`` channels.
 
-    ``data_record`` is the run's data.json (own captures: their normalisation and scenes), None for synthetic noise.
+    ``data_record`` is the run's data.json (own data: its normalisation and scenes), None for synthetic noise.
     """
     record = {"train_config": config.to_dict(), "commit": commit}
-    if config.data_source == "pairs":
+    if config.data_source != "synthetic":  # the user's own data: its recorded normalisation and the scenes held out
         scenes = {key: data_record[key] for key in ("train_scenes", "val_scenes")}
-        return DenoiserSpec(config.arch, channels, data_record["normalization"], "pairs", "pairs", {**record, "scenes": scenes})
+        return DenoiserSpec(config.arch, channels, data_record["normalization"], config.data_source, config.data_source, {**record, "scenes": scenes})
     return DenoiserSpec(config.arch, channels, DTYPE_RANGE, config.noise_model.name, "synthetic", record)

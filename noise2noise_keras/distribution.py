@@ -21,6 +21,7 @@ import keras
 import tensorflow as tf
 
 from noise2noise_keras.errors import UserError
+from noise2noise_keras.neighbor import NeighborTraining
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +149,12 @@ def fit_workers(
 def _distributed_step(model: keras.Model, strategy: tf.distribute.Strategy) -> Callable:
     replicas = strategy.num_replicas_in_sync
 
-    def replica_step(inputs: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+    def replica_step(*batch: tf.Tensor) -> tf.Tensor:
         with tf.GradientTape() as tape:
-            loss = model.loss(targets, model(inputs, training=True))
+            if isinstance(model, NeighborTraining):  # single noisy crops: the model computes its own loss
+                loss = model.batch_loss(batch[0])
+            else:
+                loss = model.loss(batch[1], model(batch[0], training=True))
             scaled = model.optimizer.scale_loss(loss / replicas)  # a loss-scale optimizer (float16) scales it further
         gradients = tape.gradient(scaled, model.trainable_variables)
         model.optimizer.apply(gradients, model.trainable_variables)
@@ -158,7 +162,8 @@ def _distributed_step(model: keras.Model, strategy: tf.distribute.Strategy) -> C
 
     @tf.function
     def step(iterator) -> tf.Tensor:
-        per_replica = strategy.run(replica_step, args=next(iterator))
+        batch = next(iterator)
+        per_replica = strategy.run(replica_step, args=batch if isinstance(batch, tuple) else (batch,))
         return strategy.reduce(tf.distribute.ReduceOp.MEAN, per_replica, axis=None)
 
     return step

@@ -115,7 +115,7 @@ def evaluate_named(
     denoiser = load_denoiser(model, "float32", checkpoint)
     train = denoiser.spec.record.get("train_config") or {}
     dataset, spec = dataset or train.get("val_dataset"), noise or train.get("val_noise")
-    if denoiser.spec.data_source == "pairs" and noise is None:
+    if denoiser.spec.data_source != "synthetic" and noise is None:
         raise UserError(
             f"{model} was trained on your own captures: its held-out scores are in its metrics.csv; to score it on synthetic noise pass --dataset and --noise."
         )

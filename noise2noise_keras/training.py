@@ -36,24 +36,25 @@ import tensorflow as tf
 from noise2noise_keras.artifacts import CHECKPOINTS, run_spec
 from noise2noise_keras.atomic import cannot_write, write_json
 from noise2noise_keras.budget import budgeted, same_run, time_this_machine
-from noise2noise_keras.callbacks import AnnealGamma, DenoiserCheckpoint, EpochCSVLogger, PairValidation, Validation, read_metrics
+from noise2noise_keras.callbacks import AnnealGamma, DenoiserCheckpoint, EpochCSVLogger, PairValidation, SingleValidation, Validation, read_metrics
 from noise2noise_keras.config import TrainConfig
 from noise2noise_keras.datasets.images import read_images
 from noise2noise_keras.datasets.noisy import CropStream, NoisyDataset, fixed_noise
 from noise2noise_keras.datasets.pairs import PairedDataset, fit_normalization, load_scenes, split_scenes
 from noise2noise_keras.datasets.registry import dataset_files
+from noise2noise_keras.datasets.single import SINGLE, SingleDataset, fixed_noisy_set, load_singles
 from noise2noise_keras.denoiser import Denoiser, DenoiserSpec, spec_for_training
 from noise2noise_keras.distribution import any_worker_flag, describe_devices, fit_workers, make_strategy, worker_info
 from noise2noise_keras.environment import collect_environment, cpu_model, git_commit
 from noise2noise_keras.errors import UserError
 from noise2noise_keras.evaluation import SSIM_WINDOW, TEST_SEED, scorable
 from noise2noise_keras.inference import load_model
-from noise2noise_keras.losses import AnnealedL0Loss, build_loss
-from noise2noise_keras.models import build_model
+from noise2noise_keras.losses import AnnealedL0Loss
+from noise2noise_keras.normalization import Normalization
+from noise2noise_keras.objective import build_training_model
 from noise2noise_keras.precision import apply_precision, resolve_precision
 from noise2noise_keras.preemption import StopRequest
 from noise2noise_keras.resume import TrainingState, clear_state, restore
-from noise2noise_keras.schedules import RampDownSchedule
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
 def default_run_dir(config: TrainConfig, root: str | Path = "runs") -> Path:
     """``runs/<noise>-<dataset>-<target>``, e.g. ``runs/gaussian-bsds300-noisy`` or ``runs/pairs-micro-noisy``."""
-    noise = config.noise if config.data_source == "pairs" else config.noise_model.name
+    noise = config.noise if config.data_source != "synthetic" else config.noise_model.name
     dataset = Path(config.dataset).name or "data"
     return Path(root) / f"{noise}-{dataset}-{config.target}"
 
@@ -143,7 +144,7 @@ def _train(config: TrainConfig, run_dir: Path, verbose: int | str, strategy: str
         config = budgeted(config, timing)
     resuming = prepare_run_dir(config, run_dir) if chief else (run_dir / "config.json").is_file()
     spec = spec.with_record(train_config=config.to_dict())  # a time budget has set the epochs since the data was read
-    if chief and config.data_source == "pairs":
+    if chief and config.data_source != "synthetic":
         write_json(run_dir / "data.json", {"normalization": spec.normalization, "channels": spec.channels, **spec.record["scenes"]})
     if chief and resuming:
         migrate_checkpoints(run_dir)
@@ -158,13 +159,7 @@ def _train(config: TrainConfig, run_dir: Path, verbose: int | str, strategy: str
         record_environment(run_dir, seed=config.seed, precision=precision, resumed=resuming, strategy=strategy, devices=devices, **budget)
 
     with distribution.scope():
-        model = build_model(config.arch, channels=data.channels)
-        loss = build_loss(config.loss)
-        schedule = RampDownSchedule(config.learning_rate, config.total_steps, config.rampdown_fraction)
-        optimizer = keras.optimizers.Adam(
-            schedule, beta_1=config.beta_1, beta_2=config.beta_2, epsilon=config.epsilon, global_clipnorm=config.clip_norm or None
-        )
-        model.compile(optimizer=optimizer, loss=loss, jit_compile=False)
+        model, loss = build_training_model(config, data.channels)
 
     stop = stop or StopRequest()
     stop.install()
@@ -223,8 +218,20 @@ def load_training_data(config: TrainConfig, run_dir: Path) -> tuple[CropStream, 
     Synthetic noise on clean photos is validated by PSNR against the clean
     images. The user's own captures (noise ``pairs``) are validated on
     held-out scenes: by PSNR when every one has a clean image, else by the
-    Noise2Noise loss between the denoised capture A and capture B.
+    Noise2Noise loss between the denoised capture A and capture B. Single
+    noisy images (``single``) likewise: by PSNR with clean images, else by
+    the Neighbor2Neighbor loss on the held-out images.
     """
+    if config.data_source == SINGLE:
+        scenes = load_singles(config.dataset, config.crop)
+        train_scenes, val_scenes = split_scenes(scenes, config.val_images)
+        normalization = fit_normalization(train_scenes, config.normalize)
+        data = SingleDataset([scene.frames[0] for scene in train_scenes], Normalization.fixed(normalization), config.crop, config.augment, config.seed)
+        record = {"normalization": normalization, "train_scenes": [scene.name for scene in train_scenes], "val_scenes": [scene.name for scene in val_scenes]}
+        spec = spec_for_training(config, data.channels, record, git_commit())
+        validation = SingleValidation(val_scenes, run_dir / "samples", spec)
+        log.info("%d training images, %d held out for validation (%s)", len(train_scenes), len(val_scenes), ", ".join(record["val_scenes"]))
+        return data, validation, "val_psnr_full" if validation.has_clean else "val_nb2nb_loss", spec
     if config.data_source == "pairs":
         scenes = load_scenes(config.dataset, config.alignment_check)
         train_scenes, val_scenes = split_scenes(scenes, config.val_images)
@@ -235,13 +242,23 @@ def load_training_data(config: TrainConfig, run_dir: Path) -> tuple[CropStream, 
         validation = PairValidation(val_scenes, run_dir / "samples", spec)
         log.info("%d training scenes, %d held out for validation (%s)", len(train_scenes), len(val_scenes), ", ".join(record["val_scenes"]))
         return data, validation, "val_psnr_full" if validation.has_clean else "val_n2n_loss", spec
-    train_images = [image for _, image in read_images(dataset_files(config.dataset, "train", config.data_root))]
+    train = read_images(dataset_files(config.dataset, "train", config.data_root))
+    train_names, train_images = [name for name, _ in train], [image for _, image in train]
     val_images = scorable(read_images(dataset_files(config.val_dataset, "test", config.data_root)))[: config.val_images]
     if not val_images:
         raise UserError(
             f"No readable validation image of at least {SSIM_WINDOW} px on a side in '{config.val_dataset}': pass --val-dataset with a folder of images."
         )
-    data = NoisyDataset(train_images, config.noise_model, config.target, config.crop, config.augment, config.seed, target_mask=config.loss == "masked_l2")
+    if config.target == SINGLE:  # Neighbor2Neighbor on one fixed noisy version of each training image
+        small = [name for name, image in zip(train_names, train_images) if min(image.shape[:2]) < 2 * config.crop]
+        if small:
+            raise UserError(
+                f"{len(small)} training image(s) of '{config.dataset}' are smaller than twice the crop ({2 * config.crop} px a side, e.g. {small[0]}): pass a smaller --crop."
+            )
+        noisy = fixed_noisy_set(train_images, config.noise_model, config.seed)
+        data = SingleDataset(noisy, Normalization(0.0, 1.0), config.crop, config.augment, config.seed)
+    else:
+        data = NoisyDataset(train_images, config.noise_model, config.target, config.crop, config.augment, config.seed, target_mask=config.loss == "masked_l2")
     val_noisy = fixed_noise([image for _, image in val_images], config.val_noise_model, TEST_SEED)
     spec = spec_for_training(config, data.channels, None, git_commit())
     return data, Validation(val_images, val_noisy, run_dir / "samples", spec), "val_psnr", spec
@@ -276,7 +293,7 @@ def write_summary(run_dir: Path, config: TrainConfig, precision: str, devices: s
     metrics = read_metrics(run_dir / "metrics.csv")
     last = metrics[-1]
     summary = {"epochs": len(metrics), "steps": config.total_steps, "precision": precision, "devices": devices, "monitor": monitor}
-    for metric, best in (("val_psnr", max), ("val_psnr_full", max), ("val_n2n_loss", min)):
+    for metric, best in (("val_psnr", max), ("val_psnr_full", max), ("val_n2n_loss", min), ("val_nb2nb_loss", min)):
         if last.get(metric):
             summary[f"final_{metric}"] = float(last[metric])
             summary[f"best_{metric}"] = best(float(row[metric]) for row in metrics)

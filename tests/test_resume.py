@@ -41,16 +41,25 @@ def photos(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def config(photos):
-    return make_config("quick", noise="gaussian", dataset=str(photos), epochs=3, steps_per_epoch=4, batch_size=2, crop=32, val_images=1, precision="float32")
+def tiny_config(photos: Path, target: str):
+    return make_config(
+        "quick", noise="gaussian", dataset=str(photos), target=target, epochs=3, steps_per_epoch=4, batch_size=2, crop=32, val_images=1, precision="float32"
+    )
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(config, tmp_path_factory) -> list[np.ndarray]:
-    run = tmp_path_factory.mktemp("uninterrupted") / "run"
-    train(config, run, verbose=0)
-    return find_denoiser(run, "last").model.get_weights()
+def uninterrupted(photos, tmp_path_factory) -> dict[str, list[np.ndarray]]:
+    """The final weights of runs that never stopped, per target (trained on first use)."""
+    trained = {}
+
+    def weights(target: str) -> list[np.ndarray]:
+        if target not in trained:
+            run = tmp_path_factory.mktemp(f"uninterrupted-{target}") / "run"
+            train(tiny_config(photos, target), run, verbose=0)
+            trained[target] = find_denoiser(run, "last").model.get_weights()
+        return trained[target]
+
+    return weights
 
 
 def assert_same_weights(run: Path, expected: list[np.ndarray]) -> None:
@@ -58,20 +67,22 @@ def assert_same_weights(run: Path, expected: list[np.ndarray]) -> None:
     assert len(weights) == len(expected) and all(np.array_equal(a, b) for a, b in zip(weights, expected))
 
 
-def test_a_run_stopped_mid_epoch_resumes_to_the_same_weights(config, uninterrupted, tmp_path):
-    run = tmp_path / "run"
+@pytest.mark.parametrize("target", ["noisy", "single"], ids=["noise2noise", "neighbor2neighbor"])
+def test_a_run_stopped_mid_epoch_resumes_to_the_same_weights(photos, uninterrupted, tmp_path, target):
+    """Neighbor2Neighbor's own training step also draws its sub-sampling from the step count: it must resume exactly too."""
+    config, run = tiny_config(photos, target), tmp_path / "run"
     with pytest.raises(TrainingPreempted, match="epoch 2, step 2"):
         train(config, run, verbose=0, stop=StopAtCheck(4 + 2))
     saved = json.loads((run / STATE_DIR / POSITION_FILE).read_text())
     assert saved == {"epoch": 1, "step": 2, "optimizer_iterations": 6}
     train(config, run, verbose=0)
-    assert_same_weights(run, uninterrupted)
+    assert_same_weights(run, uninterrupted(target))
     assert not (run / STATE_DIR).exists()
 
 
-def test_a_run_of_an_earlier_version_resumes_from_its_keras_backup(config, uninterrupted, tmp_path):
+def test_a_run_of_an_earlier_version_resumes_from_its_keras_backup(photos, uninterrupted, tmp_path):
     """Runs started before this version kept Keras' BackupAndRestore files; they resume the same, then switch over."""
-    run = tmp_path / "run"
+    config, run = tiny_config(photos, "noisy"), tmp_path / "run"
     with pytest.raises(TrainingPreempted):
         train(config, run, verbose=0, stop=StopAtCheck(4 + 1))
     legacy = run / LEGACY_BACKUP
@@ -87,7 +98,7 @@ def test_a_run_of_an_earlier_version_resumes_from_its_keras_backup(config, unint
     assert read_position(run).epoch == 1 and read_position(run).step == 1
 
     train(config, run, verbose=0)
-    assert_same_weights(run, uninterrupted)
+    assert_same_weights(run, uninterrupted("noisy"))
     assert not legacy.exists() and not list((run / "checkpoints").glob("*.keras"))
     assert (run / "checkpoints" / "best" / "denoiser.json").is_file()
 

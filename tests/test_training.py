@@ -128,7 +128,7 @@ def test_folder_of_odd_and_broken_images_trains_without_traceback(tmp_path):
         (["train", "gaussian", "sample", "--crop", "100"], "multiple of 32"),
         (["evaluate", "NOWHERE"], "No model 'NOWHERE': pass a pretrained name"),
         (["train"], "Training needs NOISE and DATASET"),
-        (["train", "gaussian", "sample", "--pairs", "EMPTY"], "either --pairs PATH or NOISE DATASET"),
+        (["train", "gaussian", "sample", "--pairs", "EMPTY"], "Pass one of --pairs PATH, --single PATH or NOISE DATASET"),
         (["train", "gaussian", "sample", "--learning-rate", "nan"], "--learning-rate nan must be a positive number"),
         (["train", "gaussian", "sample", "--clip-norm", "inf"], "--clip-norm inf must be"),
         (["train", "bernoulli,100", "sample"], "nothing to learn"),

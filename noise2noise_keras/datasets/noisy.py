@@ -17,7 +17,7 @@ import tensorflow as tf
 from noise2noise_keras.errors import UserError
 from noise2noise_keras.noise import BernoulliNoise, NoiseModel
 
-TARGETS = ("noisy", "clean")
+TARGETS = ("noisy", "clean", "single")  # Noise2Noise, Noise2Clean, Neighbor2Neighbor (datasets/single.py)
 
 
 def pad_to_min_size(image: np.ndarray, size: int) -> np.ndarray:
@@ -107,8 +107,8 @@ class NoisyDataset(CropStream):
     ) -> None:
         if not images:
             raise UserError("No readable training images were found: check the dataset folder or name.")
-        if target not in TARGETS:
-            raise UserError(f"Unknown target '{target}': use one of {', '.join(TARGETS)}.")
+        if target not in ("noisy", "clean"):
+            raise UserError(f"Unknown target '{target}' for pairs of noisy crops: use noisy or clean.")
         super().__init__(crop, augment, seed)
         self.noise, self.target, self.target_mask = noise, target, target_mask
         padded = [pad_to_min_size(image, crop) for image in images]

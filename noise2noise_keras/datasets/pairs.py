@@ -77,7 +77,7 @@ def find_scene_files(root: str | Path) -> list[tuple[str, list[Path], Path | Non
     return scenes
 
 
-def _pixels(path: Path) -> np.ndarray:
+def pixels_of(path: Path) -> np.ndarray:
     """Full-precision pixels without alpha (alpha is not part of the signal); training needs every value finite."""
     pixels = read_image(path).pixels
     if pixels.dtype.kind == "f" and not np.isfinite(pixels).all():
@@ -91,8 +91,8 @@ def load_scenes(root: str | Path, check_alignment: bool = True) -> list[Scene]:
     """Read and check every scene of ``root`` (see the module docstring)."""
     scenes = []
     for name, frame_files, clean_file in find_scene_files(root):
-        frames = [_pixels(path) for path in frame_files]
-        clean = _pixels(clean_file) if clean_file is not None else None
+        frames = [pixels_of(path) for path in frame_files]
+        clean = pixels_of(clean_file) if clean_file is not None else None
         for path, frame in zip(frame_files[1:] + ([clean_file] if clean_file else []), frames[1:] + ([clean] if clean is not None else [])):
             if frame.shape != frames[0].shape:
                 raise UserError(
