@@ -80,7 +80,7 @@ class TrainConfig:
                 raise UserError(f"Unknown data source '{self.data_source}': use synthetic, pairs or single.")
             noise = self.noise_model
             set_("noise", noise.spec if self.noise != noise.name else noise.name)
-            paper_loss = default_loss_for(noise.spec)
+            paper_loss = default_loss_for(noise)
             if self.target == SINGLE and paper_loss != "l2":
                 raise UserError(
                     f"Neighbor2Neighbor (--target single) assumes zero-mean noise such as gaussian or poisson; {noise.spec} "
@@ -88,7 +88,7 @@ class TrainConfig:
                 )
             set_("loss", self.loss or paper_loss)
             set_("val_dataset", self.val_dataset or self.dataset)
-            set_("val_noise", parse_noise(self.val_noise).spec if self.val_noise else paper_test_noise(noise.spec).spec)
+            set_("val_noise", parse_noise(self.val_noise).spec if self.val_noise else paper_test_noise(noise).spec)
         if self.target == SINGLE and self.loss != "l2":
             raise UserError(f"Neighbor2Neighbor trains with its own regularised L2 loss: drop --loss {self.loss}.")
         if self.normalize not in NORMALIZATIONS:

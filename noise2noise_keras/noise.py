@@ -239,23 +239,23 @@ def parse_noise(spec: str) -> NoiseModel:
     return kind.model(name, low, high)
 
 
-def paper_test_noise(spec: str) -> NoiseModel:
+def paper_test_noise(spec: str | NoiseModel) -> NoiseModel:
     """The paper's fixed test corruption for the kind of noise named by ``spec`` (each part's, for combinations)."""
-    noise = parse_noise(spec)
+    noise = spec if isinstance(spec, NoiseModel) else parse_noise(spec)
     if isinstance(noise, CompositeNoise):
-        return parse_noise("+".join(paper_test_noise(part.spec).spec for part in noise.parts))
+        return parse_noise("+".join(paper_test_noise(part).spec for part in noise.parts))
     kind = noise.name
     if kind == "clean":
         return parse_noise("clean")
     return parse_noise(f"{kind},{NOISE_KINDS[kind].test_value:g}")
 
 
-def default_loss_for(spec: str) -> str:
+def default_loss_for(spec: str | NoiseModel) -> str:
     """The paper's loss for a noise kind: L2, masked L2 (Bernoulli), L1 (text), annealed L0 (impulse).
 
     A combination gets L2 only if every part is zero-mean, else L1 (the median survives outliers).
     """
-    noise = parse_noise(spec)
+    noise = spec if isinstance(spec, NoiseModel) else parse_noise(spec)
     if isinstance(noise, CompositeNoise):
-        return "l2" if all(default_loss_for(part.spec) == "l2" for part in noise.parts) else "l1"
+        return "l2" if all(default_loss_for(part) == "l2" for part in noise.parts) else "l1"
     return NOISE_KINDS[noise.name].default_loss

@@ -22,6 +22,20 @@ KIT = REPO.parent / "shared" / "slurm"
 SMALL = ["-c", "1", "--mem=2G"]
 TINY_TRAINING = ["--epochs", "1", "--steps", "2", "--batch-size", "2", "--crop", "64", "--val-images", "1", "--precision", "float32"]
 
+
+def three_epochs(steps: int, batch_size: int) -> list[str]:
+    """Training options of a run long enough to be stopped inside its second epoch."""
+    return ["--epochs", "3", "--steps", str(steps), "--batch-size", str(batch_size), "--crop", "128", "--val-images", "1", "--precision", "float32"]
+
+
+def wait_for_first_epoch(run) -> None:
+    """Until the first epoch's metrics are written, and a moment more: a signal then lands inside epoch 2."""
+    deadline = time.time() + 300
+    while time.time() < deadline and not (run / "metrics.csv").exists():
+        time.sleep(0.2)
+    time.sleep(1.0)
+
+
 pytestmark = pytest.mark.slow
 
 
@@ -111,24 +125,10 @@ def test_usr1_checkpoints_requeues_and_the_job_resumes_mid_epoch(job_env, tmp_pa
         "jobs/train.sb",
         "gaussian",
         "sample",
-        "--epochs",
-        "3",
-        "--steps",
-        "20",
-        "--batch-size",
-        "2",
-        "--crop",
-        "128",
-        "--val-images",
-        "1",
-        "--precision",
-        "float32",
+        *three_epochs(20, batch_size=2),
     )
     run = tmp_path / "runs" / f"n2n-{job_id}"
-    deadline = time.time() + 300
-    while time.time() < deadline and not (run / "metrics.csv").exists():
-        time.sleep(0.2)
-    time.sleep(1.0)
+    wait_for_first_epoch(run)
     subprocess.run(["scancel", "--signal=USR1", "--batch", job_id], env=job_env, check=True)  # what --signal=B:USR1@120 sends
     assert wait_until_done(job_env, job_id) == [("COMPLETED", 0)]
     log = log_of(tmp_path, "n2n", job_id)
@@ -156,24 +156,10 @@ def test_two_worker_job_trains_in_sync_survives_preemption_and_only_the_chief_wr
         "jobs/train_multinode.sb",
         "gaussian",
         "sample",
-        "--epochs",
-        "3",
-        "--steps",
-        "10",
-        "--batch-size",
-        "4",
-        "--crop",
-        "128",
-        "--val-images",
-        "1",
-        "--precision",
-        "float32",
+        *three_epochs(10, batch_size=4),
     )
     run = tmp_path / "runs" / f"n2n-multinode-{job_id}"
-    deadline = time.time() + 300
-    while time.time() < deadline and not (run / "metrics.csv").exists():
-        time.sleep(0.2)
-    time.sleep(1.0)
+    wait_for_first_epoch(run)
     subprocess.run(["scancel", "--signal=USR1", "--batch", job_id], env=job_env, check=True)
     assert wait_until_done(job_env, job_id) == [("COMPLETED", 0)], log_of(tmp_path, "n2n-multinode", job_id)[-3000:]
     log = log_of(tmp_path, "n2n-multinode", job_id)

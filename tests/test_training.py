@@ -18,6 +18,11 @@ from tests.test_datasets import write_odd_images
 TINY = ["--epochs", "2", "--steps", "3", "--batch-size", "2", "--crop", "64", "--val-images", "2", "--precision", "float32"]
 
 
+def three_epochs(steps: int) -> list[str]:
+    """Training options of a run long enough to be stopped inside its second epoch."""
+    return ["--epochs", "3", "--steps", str(steps), "--batch-size", "2", "--crop", "128", "--val-images", "1", "--precision", "float32"]
+
+
 def n2n(*args, timeout=600, **kwargs):
     return subprocess.run([sys.executable, "-m", "noise2noise_keras", *map(str, args)], capture_output=True, text=True, timeout=timeout, **kwargs)
 
@@ -67,25 +72,7 @@ def test_train_writes_a_complete_run_directory_and_evaluates(photo_folder, tmp_p
 @pytest.mark.slow
 def test_killed_run_resumes_without_repeating_or_losing_epochs(photo_folder, tmp_path):
     run = tmp_path / "run"
-    args = [
-        "train",
-        "gaussian",
-        photo_folder,
-        "--epochs",
-        "3",
-        "--steps",
-        "8",
-        "--batch-size",
-        "2",
-        "--crop",
-        "128",
-        "--val-images",
-        "1",
-        "--precision",
-        "float32",
-        "--run-dir",
-        run,
-    ]
+    args = ["train", "gaussian", photo_folder, *three_epochs(8), "--run-dir", run]
     process = subprocess.Popen([sys.executable, "-m", "noise2noise_keras", *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while time.time() < deadline and not ((run / "metrics.csv").exists() and (run / "state" / "position.json").exists()):
@@ -156,25 +143,7 @@ def test_changed_config_on_an_existing_run_is_refused(photo_folder, tmp_path):
 @pytest.mark.slow
 def test_signal_mid_epoch_checkpoints_and_resume_runs_exactly_the_remaining_steps(photo_folder, tmp_path):
     run = tmp_path / "run"
-    args = [
-        "train",
-        "gaussian",
-        photo_folder,
-        "--epochs",
-        "3",
-        "--steps",
-        "12",
-        "--batch-size",
-        "2",
-        "--crop",
-        "128",
-        "--val-images",
-        "1",
-        "--precision",
-        "float32",
-        "--run-dir",
-        run,
-    ]
+    args = ["train", "gaussian", photo_folder, *three_epochs(12), "--run-dir", run]
     process = subprocess.Popen([sys.executable, "-m", "noise2noise_keras", *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 300
     while time.time() < deadline and not (run / "metrics.csv").exists():
