@@ -111,10 +111,15 @@ class PairValidation(keras.callbacks.Callback):
 class SingleValidation(keras.callbacks.Callback):
     """Validation on held-out single noisy images, clean images or not.
 
-    ``val_nb2nb_loss`` is the Neighbor2Neighbor loss of each held-out image
-    (whole, in model units), with the regulariser at its final weight and
-    one fixed sub-sampling, so epochs compare like for like;
-    ``val_nb2nb_loss_noisy`` is the same for no denoising at all. With a clean
+    ``val_nb2nb_loss`` is the reconstruction term of the Neighbor2Neighbor
+    loss on each held-out image (whole, in model units, one fixed
+    sub-sampling): ``|f(g1(y)) - g2(y)|²``, which, like the Noise2Noise loss,
+    is the error against the unknown clean view plus the noise variance, so it
+    ranks checkpoints as the clean error would (up to the small signal
+    difference between neighbouring pixels). ``val_nb2nb_loss_noisy`` is the
+    same without denoising, ``|g1(y) - g2(y)|²``, about twice the noise
+    variance. (The regulariser is left out: it is zero without denoising, so
+    it would make that reference meaningless.) With a clean
     image for every held-out one, ``val_psnr_full``/``val_psnr_full_noisy``
     (full precision, peak 1 model unit) are reported too and pick the best
     checkpoint.
@@ -143,11 +148,10 @@ class SingleValidation(keras.callbacks.Callback):
         network = local_denoiser(self.model, self.spec).model
         logs = logs if logs is not None else {}
         seed = tf.constant(self.SEED, tf.int64)
-        logs["val_nb2nb_loss"] = float(np.mean([float(neighbor_loss(network, image[None], seed, GAMMA, training=False)["loss"]) for image in self.loss_inputs]))
         identity = lambda images, training: images  # noqa: E731  the undenoised reference: the two views' own difference
-        logs["val_nb2nb_loss_noisy"] = float(
-            np.mean([float(neighbor_loss(identity, image[None], seed, GAMMA, training=False)["loss"]) for image in self.loss_inputs])
-        )
+        for key, model in (("val_nb2nb_loss", network), ("val_nb2nb_loss_noisy", identity)):
+            terms = [neighbor_loss(model, image[None], seed, GAMMA, training=False) for image in self.loss_inputs]
+            logs[key] = float(np.mean([float(term["reconstruction"]) for term in terms]))
         denoised = self.score(self.model)
         if self.has_clean:
             logs["val_psnr_full"] = float(np.mean([psnr_units(c, d) for c, d in zip(self.cleans, denoised)]))
