@@ -3,17 +3,21 @@
 The run's state lives in ``RUN_DIR/state/``, staged and swapped in whole at
 every epoch end and when a stop is requested mid-epoch::
 
-    training.weights.h5   Model.save_weights: the network and its optimizer's variables
-                          (moments, iteration count, hence the learning-rate schedule)
+    training.npz          Model.get_weights() and the optimizer's variables (moments,
+                          iteration count, hence the learning-rate schedule)
     position.json         completed epochs, steps done in the current one, and the
                           index of the next element of the training stream
 
-:func:`restore` loads both before ``fit`` (``Model.load_weights`` after
-``Optimizer.build``), and training passes the position to ``fit`` as
+:func:`restore` loads both before ``fit`` (``Model.set_weights`` and the
+optimizer's ``Variable.assign`` after ``Optimizer.build``), and training passes the position to ``fit`` as
 ``initial_epoch`` and to the data stream as its start: no Keras internals, so
 a Keras release cannot change what a resume does. Runs started by earlier
 versions kept Keras' ``BackupAndRestore`` files in ``backup/``; they are read
-once and replaced by ``state/`` at the next save.
+once (``Model.load_weights``) and replaced by ``state/`` at the next save.
+
+Why NumPy rather than ``Model.save_weights``: an HDF5 file whose writing
+fails (a full disk) stays open inside HDF5, which retries at exit and crashes
+the process; a NumPy archive fails as a plain ``OSError``.
 """
 
 from __future__ import annotations
@@ -25,12 +29,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from noise2noise_keras.atomic import atomic_folder, discard, settled
 from noise2noise_keras.errors import UserError
 from noise2noise_keras.preemption import StopRequest, TrainingPreempted
 
-STATE_DIR, WEIGHTS_FILE, POSITION_FILE = "state", "training.weights.h5", "position.json"
+STATE_DIR, WEIGHTS_FILE, POSITION_FILE = "state", "training.npz", "position.json"
 LEGACY_BACKUP = "backup"  # Keras BackupAndRestore of earlier versions: latest.weights.h5 + training_metadata.json
 
 log = logging.getLogger(__name__)
@@ -69,8 +74,11 @@ def restore(model: keras.Model, run_dir: Path, steps_per_epoch: int) -> Position
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)  # its variables must exist to receive the saved ones
     try:
-        model.load_weights(weights)
-    except (OSError, ValueError) as error:
+        if weights.suffix == ".npz":
+            load_state(model, weights)
+        else:
+            model.load_weights(weights)
+    except (OSError, ValueError, KeyError) as error:
         raise UserError(f"The saved training state {weights} cannot be read ({str(error).splitlines()[0][:160]}): start a new --run-dir.") from None
     iterations = int(model.optimizer.iterations.numpy())
     if iterations != position.global_step(steps_per_epoch):
@@ -117,10 +125,29 @@ class TrainingState(keras.callbacks.Callback):
         if not self.write:
             return
         with atomic_folder(self.run_dir / STATE_DIR) as staging:
-            self.model.save_weights(staging / WEIGHTS_FILE)
+            save_state(self.model, staging / WEIGHTS_FILE)
             saved = {**dataclasses.asdict(position), "optimizer_iterations": int(self.model.optimizer.iterations.numpy())}
             (staging / POSITION_FILE).write_text(json.dumps(saved, indent=2) + "\n")
         discard(self.run_dir / LEGACY_BACKUP)
+
+
+def save_state(model: keras.Model, path: Path) -> None:
+    """The model's weights and its optimizer's variables, in order, as one NumPy archive."""
+    arrays = {f"model_{index}": value for index, value in enumerate(model.get_weights())}
+    arrays |= {f"optimizer_{index}": keras.ops.convert_to_numpy(variable) for index, variable in enumerate(model.optimizer.variables)}
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
+def load_state(model: keras.Model, path: Path) -> None:
+    """Inverse of :func:`save_state` into a model of the same architecture whose optimizer is built."""
+    with np.load(path) as archive:
+        model.set_weights([archive[f"model_{index}"] for index in range(len(model.get_weights()))])
+        variables = model.optimizer.variables
+        if f"optimizer_{len(variables)}" in archive or f"optimizer_{len(variables) - 1}" not in archive:
+            raise ValueError(f"it holds optimizer variables for another optimizer than this run's ({len(variables)})")
+        for index, variable in enumerate(variables):
+            variable.assign(archive[f"optimizer_{index}"])
 
 
 def clear_state(run_dir: Path) -> None:

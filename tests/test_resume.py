@@ -15,8 +15,9 @@ from PIL import Image
 from noise2noise_keras.artifacts import find_denoiser
 from noise2noise_keras.atomic import atomic_folder, settled
 from noise2noise_keras.config import make_config
+from noise2noise_keras.objective import build_training_model
 from noise2noise_keras.preemption import StopRequest, TrainingPreempted
-from noise2noise_keras.resume import LEGACY_BACKUP, POSITION_FILE, STATE_DIR, WEIGHTS_FILE, read_position
+from noise2noise_keras.resume import LEGACY_BACKUP, POSITION_FILE, STATE_DIR, WEIGHTS_FILE, load_state, read_position
 from noise2noise_keras.training import train
 
 
@@ -87,7 +88,11 @@ def test_a_run_of_an_earlier_version_resumes_from_its_keras_backup(photos, unint
         train(config, run, verbose=0, stop=StopAtCheck(4 + 1))
     legacy = run / LEGACY_BACKUP
     legacy.mkdir()
-    (run / STATE_DIR / WEIGHTS_FILE).rename(legacy / "latest.weights.h5")
+    model, _ = build_training_model(config, 3)  # the same state as Keras' BackupAndRestore wrote it: Model.save_weights
+    model.optimizer.build(model.trainable_variables)
+    load_state(model, run / STATE_DIR / WEIGHTS_FILE)
+    model.save_weights(legacy / "latest.weights.h5")
+    (run / STATE_DIR / WEIGHTS_FILE).unlink()
     (legacy / "training_metadata.json").write_text(json.dumps({"epoch": 1, "batch": 1}))
     for name in ("best", "last"):  # and its checkpoints were bare .keras files
         (run / "checkpoints" / name / "model.keras").rename(run / "checkpoints" / f"{name}.keras")
