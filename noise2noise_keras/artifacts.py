@@ -75,9 +75,14 @@ def _run_checkpoint(run_dir: Path, checkpoint: str) -> Denoiser:
             return Denoiser.load(folder)
         legacy = run_dir / "checkpoints" / f"{name}.keras"
         if legacy.is_file():
-            model = load_model(legacy)
-            return Denoiser.checked(model, run_spec(run_dir, int(model.input_shape[-1])), legacy)
+            return legacy_checkpoint(run_dir, legacy)
     raise UserError(f"No checkpoint in {run_dir / 'checkpoints'}: train a model there first (n2n train ...).")
+
+
+def legacy_checkpoint(run_dir: Path, path: Path) -> Denoiser:
+    """An earlier version's bare ``checkpoints/<name>.keras`` of ``run_dir``, with the spec the run records."""
+    model = load_model(path)
+    return Denoiser.checked(model, run_spec(run_dir, int(model.input_shape[-1])), path)
 
 
 def run_spec(run_dir: Path, channels: int) -> DenoiserSpec:
@@ -117,8 +122,7 @@ def _keras_file(path: Path) -> Denoiser:
         return Denoiser.load(path.parent)
     run_dir = path.parent.parent
     if path.parent.name == "checkpoints" and (run_dir / "config.json").is_file():
-        model = load_model(path)
-        return Denoiser.checked(model, run_spec(run_dir, int(model.input_shape[-1])), path)
+        return legacy_checkpoint(run_dir, path)
     model = load_model(path)
     log.warning(
         "warning: %s carries no spec: each image is read over its sample type's full range (right for models of synthetic noise); "

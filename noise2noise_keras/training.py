@@ -33,7 +33,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from noise2noise_keras.artifacts import CHECKPOINTS, run_spec
+from noise2noise_keras.artifacts import CHECKPOINTS, legacy_checkpoint
 from noise2noise_keras.atomic import cannot_write, write_json
 from noise2noise_keras.budget import budgeted, same_run, time_this_machine
 from noise2noise_keras.callbacks import AnnealGamma, DenoiserCheckpoint, EpochCSVLogger, PairValidation, SingleValidation, Validation, read_metrics
@@ -43,12 +43,11 @@ from noise2noise_keras.datasets.noisy import CropStream, NoisyDataset, fixed_noi
 from noise2noise_keras.datasets.pairs import PairedDataset, fit_normalization, load_scenes, split_scenes
 from noise2noise_keras.datasets.registry import dataset_files
 from noise2noise_keras.datasets.single import SINGLE, SingleDataset, fixed_noisy_set, load_singles
-from noise2noise_keras.denoiser import Denoiser, DenoiserSpec, spec_for_training
+from noise2noise_keras.denoiser import DenoiserSpec, spec_for_training
 from noise2noise_keras.distribution import any_worker_flag, describe_devices, fit_workers, make_strategy, worker_info
 from noise2noise_keras.environment import collect_environment, cpu_model, git_commit
 from noise2noise_keras.errors import UserError
 from noise2noise_keras.evaluation import SSIM_WINDOW, TEST_SEED, scorable
-from noise2noise_keras.inference import load_model
 from noise2noise_keras.losses import AnnealedL0Loss
 from noise2noise_keras.normalization import Normalization
 from noise2noise_keras.objective import build_training_model
@@ -283,8 +282,7 @@ def migrate_checkpoints(run_dir: Path) -> None:
     for name in CHECKPOINTS:
         legacy = run_dir / "checkpoints" / f"{name}.keras"
         if legacy.is_file():
-            model = load_model(legacy)
-            Denoiser(model, run_spec(run_dir, int(model.input_shape[-1]))).save(run_dir / "checkpoints" / name)
+            legacy_checkpoint(run_dir, legacy).save(run_dir / "checkpoints" / name)
             legacy.unlink()
 
 
