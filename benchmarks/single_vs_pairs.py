@@ -1,6 +1,7 @@
 """Single noisy images (Neighbor2Neighbor) vs noisy pairs (Noise2Noise) vs clean targets (Noise2Clean), at equal CPU time.
 
     python benchmarks/single_vs_pairs.py --data-root DIR [--minutes 6] [--work /var/tmp/n2n-single-vs-pairs]
+        [--settings gaussian,poisson,microscopy] [--methods n2c,n2n,nb2nb,nb2nb-small] [--record single_vs_pairs]
 
 Three settings, each trained three ways through the real command line with
 the same ``--minutes`` budget (``--preset quick``: epochs are set from a timing
@@ -26,7 +27,10 @@ photos and ``--crop 32`` on the microscopy tiles.
 Every model is its final checkpoint (choosing by clean PSNR would peek at
 clean data). Beside them: the noisy input and scikit-image's non-local means,
 its strength tuned on training images. The work folder keeps every run, so
-rerunning the command resumes. Writes benchmarks/results/single_vs_pairs.{json,md,png}.
+rerunning the command resumes (a different ``--minutes`` needs its own
+``--work``). ``--settings``/``--methods`` run a subset (Noise2Noise, the
+reference of every gap, always runs), e.g. a longer budget for the settings
+where the gap matters. Writes benchmarks/results/RECORD.{json,md,png}.
 """
 
 from __future__ import annotations
@@ -59,10 +63,12 @@ from noise2noise_keras.normalization import Normalization  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SMALL = "Neighbor2Neighbor, small crops"  # crops whose step costs about what a Noise2Noise step does (see the docstring)
-METHODS = ("Noise2Clean", "Noise2Noise", "Neighbor2Neighbor", SMALL)
+METHODS = {"n2c": "Noise2Clean", "n2n": "Noise2Noise", "nb2nb": "Neighbor2Neighbor", "nb2nb-small": SMALL}
+NEIGHBOR_METHODS = ("Neighbor2Neighbor", SMALL)
 SMALL_CROP = {"synthetic": "64", "microscopy": "32"}
-SYNTHETIC = {"Gaussian σ=25": "gaussian,25", "Poisson λ=30": "poisson,30"}
+SYNTHETIC = {"gaussian": ("Gaussian σ=25", "gaussian,25"), "poisson": ("Poisson λ=30", "poisson,30")}
 MICROSCOPY = "microscopy (16-bit, simulated)"
+COLOURS = {"noisy input": "lightgray", "non-local means (tuned)": "dimgray", "Noise2Clean": "C1", "Noise2Noise": "C2", "Neighbor2Neighbor": "C3", SMALL: "C4"}
 GOAL_DB = 0.5
 BASELINE = "nl_means"
 
@@ -102,7 +108,7 @@ def steps_of(run: Path) -> int:
 
 def synthetic_setting(name: str, spec: str, args: argparse.Namespace) -> dict:
     noise = parse_noise(spec)
-    runs = {method: args.work / f"{spec.split(',')[0]}-{slug(method)}" for method in METHODS}
+    runs = {method: args.work / f"{spec.split(',')[0]}-{slug(method)}" for method in args.methods}
     targets = {"Noise2Clean": "clean", "Noise2Noise": "noisy", "Neighbor2Neighbor": "single", SMALL: "single"}
     extra = {SMALL: ["--crop", SMALL_CROP["synthetic"]]}
     wall = {
@@ -135,13 +141,14 @@ def microscopy_setting(args: argparse.Namespace) -> dict:
         "Neighbor2Neighbor": ["--single", str(data / "A")],
         SMALL: ["--single", str(data / "A")],
     }
-    runs = {method: args.work / f"micro-{slug(method)}" for method in METHODS}
+    runs = {method: args.work / f"micro-{slug(method)}" for method in args.methods}
     wall = {
         method: train(runs[method], sources[method], args.minutes, [*common, *(["--crop", SMALL_CROP["microscopy"]] if method == SMALL else [])])
-        for method in METHODS
+        for method in args.methods
     }
     record = json.loads((runs["Noise2Noise"] / "data.json").read_text())
-    assert record["val_scenes"] == json.loads((runs["Neighbor2Neighbor"] / "data.json").read_text())["val_scenes"], "different held-out scenes"
+    for run in runs.values():
+        assert record["val_scenes"] == json.loads((run / "data.json").read_text())["val_scenes"], f"{run.name}: different held-out scenes"
     scenes = {scene.name: scene for scene in load_scenes(data)}
     held_out = [scenes[name] for name in record["val_scenes"]]
     units = Normalization.fixed(record["normalization"])  # one scale for every method's output: counts -> N2N units
@@ -160,9 +167,9 @@ def microscopy_setting(args: argparse.Namespace) -> dict:
     return {"scores_db": scores, "steps": {m: steps_of(r) for m, r in runs.items()}, "train_wall_seconds": wall, "test": test}
 
 
-def figure(results: dict, path: Path) -> None:
+def figure(results: dict, methods: list[str], path: Path) -> None:
     settings = list(results)
-    methods = ["noisy input", "non-local means (tuned)", *METHODS]
+    methods = ["noisy input", "non-local means (tuned)", *methods]
 
     def score(setting: str, method: str) -> float:
         scores = results[setting]["scores_db"]
@@ -170,9 +177,8 @@ def figure(results: dict, path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(9, 4.2), layout="constrained")
     width = 0.84 / len(methods)
-    colours = ["lightgray", "dimgray", "C1", "C2", "C3", "C4"]
     for index, method in enumerate(methods):
-        bars = ax.bar(np.arange(len(settings)) + index * width, [score(s, method) for s in settings], width, label=method, color=colours[index])
+        bars = ax.bar(np.arange(len(settings)) + index * width, [score(s, method) for s in settings], width, label=method, color=COLOURS[method])
         ax.bar_label(bars, fmt="%.1f", fontsize=7)
     ax.set_xticks(np.arange(len(settings)) + width * (len(methods) - 1) / 2, settings)
     ax.set_ylabel("PSNR (dB)")
@@ -183,22 +189,38 @@ def figure(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def chosen(names: str, choices: dict) -> list:
+    """The values of ``choices`` named in the comma-separated ``names``, in ``choices``' order."""
+    picked = set(names.split(","))
+    if unknown := picked - set(choices):
+        raise SystemExit(f"unknown {', '.join(sorted(unknown))}: choose from {', '.join(choices)}")
+    return [value for key, value in choices.items() if key in picked]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", default=str(Path(__file__).resolve().parents[2] / "shared" / "datasets"))
     parser.add_argument("--minutes", type=float, default=6.0, help="training budget of every model")
     parser.add_argument("--work", type=Path, default=Path("/var/tmp/n2n-single-vs-pairs"), help="keeps every run: rerun to resume")
+    parser.add_argument("--settings", default="gaussian,poisson,microscopy", help="comma-separated: gaussian, poisson, microscopy")
+    parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated: {', '.join(METHODS)} (n2n always runs)")
+    parser.add_argument("--record", default="single_vs_pairs", help="name of the files written under benchmarks/results/")
     args = parser.parse_args()
+    args.methods = chosen(args.methods + ",n2n", METHODS)
+    settings = chosen(args.settings, {**{key: key for key in SYNTHETIC}, "microscopy": "microscopy"})
     args.work.mkdir(parents=True, exist_ok=True)
-    results = {name: synthetic_setting(name, spec, args) for name, spec in SYNTHETIC.items()}
-    results[MICROSCOPY] = microscopy_setting(args)
+    results = {SYNTHETIC[key][0]: synthetic_setting(*SYNTHETIC[key], args) for key in settings if key in SYNTHETIC}
+    if "microscopy" in settings:
+        results[MICROSCOPY] = microscopy_setting(args)
+    neighbors = [m for m in NEIGHBOR_METHODS if m in args.methods]
     for result in results.values():
-        result["gap_nb2nb_minus_n2n_db"] = {m: result["scores_db"][m] - result["scores_db"]["Noise2Noise"] for m in ("Neighbor2Neighbor", SMALL)}
+        result["gap_nb2nb_minus_n2n_db"] = {m: result["scores_db"][m] - result["scores_db"]["Noise2Noise"] for m in neighbors}
     environment = collect_environment()
     RESULTS.mkdir(exist_ok=True)
-    record = {"minutes_per_model": args.minutes, "goal_gap_db": GOAL_DB, "settings": results, "environment": environment}
-    (RESULTS / "single_vs_pairs.json").write_text(json.dumps(record, indent=2) + "\n")
-    figure(results, RESULTS / "single_vs_pairs.png")
+    record = {"minutes_per_model": args.minutes, "goal_gap_db": GOAL_DB, "methods": args.methods, "settings": results, "environment": environment}
+    (RESULTS / f"{args.record}.json").write_text(json.dumps(record, indent=2) + "\n")
+    figure(results, args.methods, RESULTS / f"{args.record}.png")
+    columns = [f"{m} (− N2N)" if m in neighbors else m for m in args.methods]
     lines = [
         "# Single noisy images vs pairs vs clean targets, at equal CPU time",
         "",
@@ -207,19 +229,16 @@ def main() -> None:
         "Neighbor2Neighbor trains on one fixed noisy version of each training image (synthetic) or on the A captures alone (microscopy). "
         f"Goal: Neighbor2Neighbor within {GOAL_DB} dB of Noise2Noise (its paper: 0.33 dB on Kodak σ=25).",
         "",
-        "| setting | test | noisy input | classical | Noise2Clean | Noise2Noise | Neighbor2Neighbor (− N2N) | Nb2Nb, small crops (− N2N) | steps (N2C / N2N / Nb2Nb / small) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"| setting | test | noisy input | classical | {' | '.join(columns)} | steps ({' / '.join(args.methods)}) |",
+        "|---|---|---|---|" + "---|" * len(columns) + "---|",
     ]
     for name, result in results.items():
         scores = result["scores_db"]
         classical = next(key for key in scores if key.startswith("non-local"))
-        steps = " / ".join(str(result["steps"][m]) for m in METHODS)
-        lines.append(
-            f"| {name} | {result['test']} | {scores['noisy input']:.2f} | {scores[classical]:.2f} ({classical}) | {scores['Noise2Clean']:.2f} "
-            f"| {scores['Noise2Noise']:.2f} | {scores['Neighbor2Neighbor']:.2f} ({result['gap_nb2nb_minus_n2n_db']['Neighbor2Neighbor']:+.2f}) "
-            f"| {scores[SMALL]:.2f} ({result['gap_nb2nb_minus_n2n_db'][SMALL]:+.2f}) | {steps} |"
-        )
-    (RESULTS / "single_vs_pairs.md").write_text("\n".join(lines) + "\n\n![single vs pairs](single_vs_pairs.png)\n")
+        cells = [f"{scores[m]:.2f} ({result['gap_nb2nb_minus_n2n_db'][m]:+.2f})" if m in neighbors else f"{scores[m]:.2f}" for m in args.methods]
+        steps = " / ".join(str(result["steps"][m]) for m in args.methods)
+        lines.append(f"| {name} | {result['test']} | {scores['noisy input']:.2f} | {scores[classical]:.2f} ({classical}) | {' | '.join(cells)} | {steps} |")
+    (RESULTS / f"{args.record}.md").write_text("\n".join(lines) + "\n\n![single vs pairs](" + f"{args.record}.png)\n")
     print("\n".join(lines))
 
 

@@ -65,28 +65,26 @@ class Validation(keras.callbacks.Callback):
         save_comparison_grid(self.samples_dir / f"epoch_{epoch + 1:03d}.png", crops, f"epoch {epoch + 1}")
 
 
-class PairValidation(keras.callbacks.Callback):
+class HeldOutValidation(keras.callbacks.Callback):
     """Validation on held-out scenes of the user's own captures, clean images or not.
 
-    ``val_n2n_loss`` is the mean squared difference between the denoised
-    capture A and capture B (in model units). B's noise is independent of A,
-    so this equals the error against the unknown clean image plus B's noise
-    variance, a constant: it ranks checkpoints as the clean error would.
-    ``val_n2n_loss_noisy`` is the same for the undenoised A. When every
+    The common part of :class:`PairValidation` and :class:`SingleValidation`:
+    each held-out capture A is denoised in model units, unrounded. When every
     held-out scene has a clean image, ``val_psnr_full``/``val_psnr_full_noisy``
-    are reported too: PSNR at full precision with a peak of 1 model unit (not
-    the paper's 8-bit ``val_psnr`` of synthetic-noise runs).
+    are reported too (full precision, peak 1 model unit; not the paper's 8-bit
+    ``val_psnr`` of synthetic-noise runs) and pick the best checkpoint;
+    otherwise a subclass's self-supervised loss does. ``samples/epoch_NNN.png``
+    shows two held-out crops beside their clean image or the subclass's stand-in.
     """
 
     def __init__(self, scenes: list, samples_dir: Path, spec: DenoiserSpec) -> None:
         super().__init__()
         self.names = [scene.name for scene in scenes]
-        recorded = Normalization.fixed(spec.normalization)
-        self.inputs = [recorded.to_units(scene.frames[0]) for scene in scenes]
-        self.targets = [recorded.to_units(scene.frames[1]) for scene in scenes]
+        self.recorded = Normalization.fixed(spec.normalization)
+        self.inputs = [self.recorded.to_units(scene.frames[0]) for scene in scenes]
         self.has_clean = all(scene.clean is not None for scene in scenes)
-        self.cleans = [recorded.to_units(scene.clean) for scene in scenes] if self.has_clean else None
-        self.units = Normalization(0.0, 1.0, clip_unit_range=recorded.clip_unit_range)  # scored in model units, unrounded
+        self.cleans = [self.recorded.to_units(scene.clean) for scene in scenes] if self.has_clean else None
+        self.units = Normalization(0.0, 1.0, clip_unit_range=self.recorded.clip_unit_range)
         self.samples_dir, self.spec = Path(samples_dir), spec
 
     def score(self, model: keras.Model) -> list[np.ndarray]:
@@ -94,22 +92,52 @@ class PairValidation(keras.callbacks.Callback):
         denoiser = local_denoiser(model, self.spec)
         return [denoiser.denoise(image, normalization=self.units) for image in self.inputs]
 
+    def losses(self, denoised: list[np.ndarray]) -> dict[str, float]:
+        """The self-supervised validation losses (denoised and undenoised) that rank checkpoints without clean images."""
+        raise NotImplementedError
+
+    def stand_in(self) -> tuple[list[np.ndarray], str]:
+        """What the sample grid shows in place of clean images, and its label."""
+        raise NotImplementedError
+
     def on_epoch_end(self, epoch, logs=None):
         denoised = self.score(self.model)
         logs = logs if logs is not None else {}
-        logs["val_n2n_loss"] = float(np.mean([np.mean((d - t) ** 2) for d, t in zip(denoised, self.targets)]))
-        logs["val_n2n_loss_noisy"] = float(np.mean([np.mean((x - t) ** 2) for x, t in zip(self.inputs, self.targets)]))
-        references = self.cleans or self.targets
+        logs.update(self.losses(denoised))
         if self.has_clean:
             logs["val_psnr_full"] = float(np.mean([psnr_units(c, d) for c, d in zip(self.cleans, denoised)]))
             logs["val_psnr_full_noisy"] = float(np.mean([psnr_units(c, x) for c, x in zip(self.cleans, self.inputs)]))
+        references, label = (self.cleans, "clean") if self.has_clean else self.stand_in()
         crops = [(name, *(_center_crop(image, SAMPLE_CROP) for image in images)) for name, *images in zip(self.names, self.inputs, denoised, references)]
-        reference = "clean" if self.has_clean else "capture B"
-        save_comparison_grid(self.samples_dir / f"epoch_{epoch + 1:03d}.png", crops[:2], f"epoch {epoch + 1}", reference=reference)
+        save_comparison_grid(self.samples_dir / f"epoch_{epoch + 1:03d}.png", crops[:2], f"epoch {epoch + 1}", reference=label)
 
 
-class SingleValidation(keras.callbacks.Callback):
-    """Validation on held-out single noisy images, clean images or not.
+class PairValidation(HeldOutValidation):
+    """Held-out validation of pairs training: ``val_n2n_loss``.
+
+    ``val_n2n_loss`` is the mean squared difference between the denoised
+    capture A and capture B (in model units). B's noise is independent of A,
+    so this equals the error against the unknown clean image plus B's noise
+    variance, a constant: it ranks checkpoints as the clean error would.
+    ``val_n2n_loss_noisy`` is the same for the undenoised A.
+    """
+
+    def __init__(self, scenes: list, samples_dir: Path, spec: DenoiserSpec) -> None:
+        super().__init__(scenes, samples_dir, spec)
+        self.targets = [self.recorded.to_units(scene.frames[1]) for scene in scenes]
+
+    def losses(self, denoised: list[np.ndarray]) -> dict[str, float]:
+        return {
+            "val_n2n_loss": float(np.mean([np.mean((d - t) ** 2) for d, t in zip(denoised, self.targets)])),
+            "val_n2n_loss_noisy": float(np.mean([np.mean((x - t) ** 2) for x, t in zip(self.inputs, self.targets)])),
+        }
+
+    def stand_in(self) -> tuple[list[np.ndarray], str]:
+        return self.targets, "capture B"
+
+
+class SingleValidation(HeldOutValidation):
+    """Held-out validation of single-image training: ``val_nb2nb_loss``.
 
     ``val_nb2nb_loss`` is the reconstruction term of the Neighbor2Neighbor
     loss on each held-out image (whole, in model units, one fixed
@@ -119,47 +147,28 @@ class SingleValidation(keras.callbacks.Callback):
     difference between neighbouring pixels). ``val_nb2nb_loss_noisy`` is the
     same without denoising, ``|g1(y) - g2(y)|²``, about twice the noise
     variance. (The regulariser is left out: it is zero without denoising, so
-    it would make that reference meaningless.) With a clean
-    image for every held-out one, ``val_psnr_full``/``val_psnr_full_noisy``
-    (full precision, peak 1 model unit) are reported too and pick the best
-    checkpoint.
+    it would make that reference meaningless.)
     """
 
     SEED = (20210619, 0)  # the held-out images' fixed sub-sampling
 
     def __init__(self, scenes: list, samples_dir: Path, spec: DenoiserSpec) -> None:
-        super().__init__()
-        self.names = [scene.name for scene in scenes]
-        recorded = Normalization.fixed(spec.normalization)
-        self.inputs = [recorded.to_units(scene.frames[0]) for scene in scenes]
+        super().__init__(scenes, samples_dir, spec)
         cell = 2 * spec.geometry.size_multiple  # the loss runs the network on the whole image and on its half-size views
         self.loss_inputs = [_center_crop(image, min(image.shape[:2]) // cell * cell) for image in self.inputs]
-        self.has_clean = all(scene.clean is not None for scene in scenes)
-        self.cleans = [recorded.to_units(scene.clean) for scene in scenes] if self.has_clean else None
-        self.units = Normalization(0.0, 1.0, clip_unit_range=recorded.clip_unit_range)
-        self.samples_dir, self.spec = Path(samples_dir), spec
 
-    def score(self, model: keras.Model) -> list[np.ndarray]:
-        """The held-out images denoised by ``model``: the work of one validation, also timed by ``--minutes``."""
-        denoiser = local_denoiser(model, self.spec)
-        return [denoiser.denoise(image, normalization=self.units) for image in self.inputs]
-
-    def on_epoch_end(self, epoch, logs=None):
+    def losses(self, denoised: list[np.ndarray]) -> dict[str, float]:
         network = local_denoiser(self.model, self.spec).model
-        logs = logs if logs is not None else {}
         seed = tf.constant(self.SEED, tf.int64)
         identity = lambda images, training: images  # noqa: E731  the undenoised reference: the two views' own difference
+        values = {}
         for key, model in (("val_nb2nb_loss", network), ("val_nb2nb_loss_noisy", identity)):
             terms = [neighbor_loss(model, image[None], seed, GAMMA, training=False) for image in self.loss_inputs]
-            logs[key] = float(np.mean([float(term["reconstruction"]) for term in terms]))
-        denoised = self.score(self.model)
-        if self.has_clean:
-            logs["val_psnr_full"] = float(np.mean([psnr_units(c, d) for c, d in zip(self.cleans, denoised)]))
-            logs["val_psnr_full_noisy"] = float(np.mean([psnr_units(c, x) for c, x in zip(self.cleans, self.inputs)]))
-        references = self.cleans or self.inputs
-        crops = [(name, *(_center_crop(image, SAMPLE_CROP) for image in images)) for name, *images in zip(self.names, self.inputs, denoised, references)]
-        reference = "clean" if self.has_clean else "noisy"
-        save_comparison_grid(self.samples_dir / f"epoch_{epoch + 1:03d}.png", crops[:2], f"epoch {epoch + 1}", reference=reference)
+            values[key] = float(np.mean([float(term["reconstruction"]) for term in terms]))
+        return values
+
+    def stand_in(self) -> tuple[list[np.ndarray], str]:
+        return self.inputs, "noisy"
 
 
 def local_denoiser(model: keras.Model, spec: DenoiserSpec) -> Denoiser:

@@ -27,7 +27,6 @@ from noise2noise_keras.artifacts import load_denoiser
 from noise2noise_keras.datasets.images import IMAGE_SUFFIXES, list_images
 from noise2noise_keras.errors import UserError
 from noise2noise_keras.image_io import read_image, write_image
-from noise2noise_keras.inference import count_missing
 from noise2noise_keras.precision import inference_precision
 
 log = logging.getLogger(__name__)
@@ -130,10 +129,8 @@ def denoise_files(
     for file, target in tqdm(list(zip(files, targets)), desc="denoising", unit="img", disable=len(files) < 2):
         try:
             loaded = read_image(file)
-            missing = count_missing(loaded.pixels)
-            if missing:
-                log.warning("%s: %d non-finite value(s) treated as missing: filled for the network, left non-finite in the output", file, missing)
-            loaded.pixels = denoiser.denoise(loaded.pixels, tile=tile, tta=tta, progress=True, in_place=True)  # with its recorded normalisation
+            # with its recorded normalisation; non-finite values are logged by name
+            loaded.pixels = denoiser.denoise(loaded.pixels, tile=tile, tta=tta, progress=True, in_place=True, label=str(file))
             write_image(target, loaded.pixels, loaded)
         except (UserError, MemoryError, tf.errors.ResourceExhaustedError) as error:
             reason = str(error) if isinstance(error, UserError) else f"{file} does not fit in memory: pass --tile 512 (or smaller) to denoise it in tiles."

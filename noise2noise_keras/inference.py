@@ -17,6 +17,7 @@ integer in memory, so a 20000 x 20000 RGB photo costs its two uint8 copies
 
 from __future__ import annotations
 
+import logging
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,6 +31,8 @@ from noise2noise_keras.models import GEOMETRY, Geometry
 from noise2noise_keras.normalization import Normalization
 
 DEFAULT_GEOMETRY = GEOMETRY["unet"]  # for a bare network: the paper's U-Net, whose grid and margin also cover every other architecture
+log = logging.getLogger(__name__)
+
 AUTO_TILE = 512  # tile side used when ``tile`` is None and the image is larger than AUTO_TILE_PIXELS
 AUTO_TILE_PIXELS = 2048 * 2048  # up to here one pass is fastest and fits comfortably in memory
 
@@ -50,11 +53,6 @@ def _windows(height: int, width: int, tile: int, geometry: Geometry) -> Iterator
             y0, x0 = max(0, top - margin), max(0, left - margin)
             y1, x1 = min(padded_h, top + tile + margin), min(padded_w, left + tile + margin)
             yield slice(y0, y1), slice(x0, x1), slice(top, min(top + tile, height)), slice(left, min(left + tile, width))
-
-
-def count_missing(pixels: np.ndarray) -> int:
-    """Number of non-finite values (NaN, ±inf) in ``pixels``; integer images have none."""
-    return int(pixels.size - np.count_nonzero(np.isfinite(pixels))) if pixels.dtype.kind == "f" else 0
 
 
 def _fill_values(image: np.ndarray, finite: np.ndarray) -> np.ndarray:
@@ -113,6 +111,7 @@ def denoise(
     normalization: Normalization | None = None,
     in_place: bool = False,
     geometry: Geometry = DEFAULT_GEOMETRY,
+    label: str = "image",
 ) -> np.ndarray:
     """Denoise an (H, W) or (H, W, C) image; returns (H, W, C) of the same kind, clipped to its range.
 
@@ -134,7 +133,8 @@ def denoise(
     Non-finite values of a float image (NaN, ±inf: masked pixels in
     microscopy data) are treated as missing: the network sees the channel's
     mean of the finite values there, and the output keeps the original
-    non-finite value at the same positions, so they never spread.
+    non-finite value at the same positions, so they never spread; a warning
+    names ``label`` and counts them.
     """
     image = np.asarray(image)
     if image.dtype.kind not in "uf":
@@ -161,6 +161,8 @@ def denoise(
     missing = ~finite if finite is not None and not finite.all() else None
     missing_values = image[missing] if missing is not None else None
     fill = normalization.to_units(_fill_values(image, finite)) if missing is not None else None
+    if missing is not None:
+        log.warning("%s: %d non-finite value(s) treated as missing: filled for the network, left non-finite in the output", label, missing_values.size)
     predict = _predictor(model, tta, gray_through_rgb)
     tiles = -(-height // tile) * -(-width // tile)
     pending: list[tuple[slice, slice, np.ndarray]] = []  # results not yet written: their pixels may still be context
