@@ -129,7 +129,7 @@ def denoise_files(
     for file, target in tqdm(list(zip(files, targets)), desc="denoising", unit="img", disable=len(files) < 2):
         try:
             loaded = read_image(file)
-            # with its recorded normalisation; non-finite values are logged by name
+            # with its recorded normalisation; a count of non-finite values is logged under the file's name
             loaded.pixels = denoiser.denoise(loaded.pixels, tile=tile, tta=tta, progress=True, in_place=True, label=str(file))
             write_image(target, loaded.pixels, loaded)
         except (UserError, MemoryError, tf.errors.ResourceExhaustedError) as error:

@@ -30,9 +30,9 @@ from noise2noise_keras.errors import UserError
 from noise2noise_keras.models import GEOMETRY, Geometry
 from noise2noise_keras.normalization import Normalization
 
-DEFAULT_GEOMETRY = GEOMETRY["unet"]  # for a bare network: the paper's U-Net, whose grid and margin also cover every other architecture
 log = logging.getLogger(__name__)
 
+DEFAULT_GEOMETRY = GEOMETRY["unet"]  # for a bare network: the paper's U-Net, whose grid and margin also cover every other architecture
 AUTO_TILE = 512  # tile side used when ``tile`` is None and the image is larger than AUTO_TILE_PIXELS
 AUTO_TILE_PIXELS = 2048 * 2048  # up to here one pass is fastest and fits comfortably in memory
 
