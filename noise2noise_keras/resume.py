@@ -144,8 +144,9 @@ def load_state(model: keras.Model, path: Path) -> None:
     with np.load(path) as archive:
         model.set_weights([archive[f"model_{index}"] for index in range(len(model.get_weights()))])
         variables = model.optimizer.variables
-        if f"optimizer_{len(variables)}" in archive or f"optimizer_{len(variables) - 1}" not in archive:
-            raise ValueError(f"it holds optimizer variables for another optimizer than this run's ({len(variables)})")
+        saved = sum(name.startswith("optimizer_") for name in archive.files)
+        if saved != len(variables):
+            raise ValueError(f"it holds {saved} optimizer variables, this run's optimizer has {len(variables)}")
         for index, variable in enumerate(variables):
             variable.assign(archive[f"optimizer_{index}"])
 
