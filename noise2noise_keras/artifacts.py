@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from noise2noise_keras.atomic import atomic_folder
+from noise2noise_keras.callbacks import learning_curve, read_metrics
 from noise2noise_keras.config import TrainConfig
 from noise2noise_keras.denoiser import MODEL_FILE, SPEC_FILE, Denoiser, DenoiserSpec, spec_for_training
 from noise2noise_keras.errors import UserError
@@ -134,7 +135,7 @@ def _keras_file(path: Path) -> Denoiser:
 
 
 def export_model(run_dir: str | Path, out_dir: str | Path, checkpoint: str = "best", overwrite: bool = False, formats: tuple[str, ...] = ()) -> Path:
-    """Write a run's ``checkpoint`` as a denoiser folder ``out_dir`` (float32; with its training record and evaluations),
+    """Write a run's ``checkpoint`` as a denoiser folder ``out_dir`` (float32; with its training record, learning curve and evaluations),
     plus each of ``formats`` (``savedmodel``, ``onnx``, ``bioimageio``: see :mod:`noise2noise_keras.exports`)."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     unknown = [name for name in formats if name not in FORMATS]
@@ -153,6 +154,7 @@ def export_model(run_dir: str | Path, out_dir: str | Path, checkpoint: str = "be
         checkpoint=checkpoint,
         training_summary=json.loads(summary_path.read_text()) if summary_path.is_file() else None,
         evaluations=[json.loads(p.read_text()) for p in sorted(run_dir.glob("eval/*/summary.json"))],
+        learning_curve=learning_curve(read_metrics(run_dir / "metrics.csv")),
         training_environment=json.loads(environment_path.read_text())["starts"] if environment_path.is_file() else None,
     )
     with atomic_folder(out_dir) as staging:

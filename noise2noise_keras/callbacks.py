@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import time
 from pathlib import Path
 
@@ -223,6 +224,15 @@ def read_metrics(path: Path) -> list[dict[str, str]]:
         return []
     with open(path, newline="") as handle:
         return list(csv.DictReader(handle))
+
+
+def learning_curve(rows: list[dict[str, str]]) -> dict[str, list[float | None]]:
+    """metrics.csv as columns, plus ``train_seconds``: the time at each epoch's end (validation included),
+    so a shipped model carries the curve that shows where its training was heading."""
+    columns = {key: [float(row[key]) if row.get(key) else None for row in rows] for key in (rows[0] if rows else {})}
+    if "epoch_seconds" in columns:
+        columns["train_seconds"] = list(itertools.accumulate(seconds or 0.0 for seconds in columns.pop("epoch_seconds")))
+    return columns
 
 
 class DenoiserCheckpoint(keras.callbacks.Callback):

@@ -26,6 +26,7 @@ def run_dir(tmp_path_factory):
     TrainConfig(noise="gaussian", dataset="sample").save(run / "config.json")
     record_environment(run, seed=0)
     Denoiser(build_model("unet"), run_spec(run, 3)).save(run / "checkpoints" / "best")
+    (run / "metrics.csv").write_text("epoch,loss,val_psnr,epoch_seconds\n1,0.02,24.5,100.5\n2,0.01,26.25,99.5\n")
     return run
 
 
@@ -56,6 +57,7 @@ def test_export_writes_the_artifact_with_its_record_and_loading_checks_it(run_di
     assert (spec["arch"], spec["channels"], spec["size_multiple"], spec["tile_margin"], spec["noise"]) == ("unet", 3, 32, 160, "gaussian")
     start = spec["training_environment"][0]  # reproducibility travels with the model: packages, commit, seed
     assert start["seed"] == 0 and start["packages"]["keras"].startswith("3.") and "git_commit" in start
+    assert spec["learning_curve"] == {"epoch": [1, 2], "loss": [0.02, 0.01], "val_psnr": [24.5, 26.25], "train_seconds": [100.5, 200.0]}
     assert load_denoiser(folder).model.count_params() == 991_203
 
     spec["channels"] = 1

@@ -1,0 +1,172 @@
+"""Training recipes side by side at equal CPU time: the `cpu` preset against one change at a time.
+
+    python benchmarks/recipes.py --data-root DIR [--variants cpu,lr-2e-3,crop-192] [--noise gaussian]
+        [--minutes 20] [--chunk 5] [--work /var/tmp/n2n-recipes] [--record recipes_gaussian]
+
+Each variant is the `cpu` preset (what ``jobs/make_pretrained.sh`` trains the
+shipped models with) plus a few ``n2n train`` options (``VARIANTS``). Phase 1
+times each variant's training step (its batch and crop, the default
+precision) with nothing else running and turns the budget into a step count;
+phase 2 trains every variant through the real command line for that many
+steps, its ramp-down stretched over them, validating on the 24 Kodak images
+at the paper's test noise every ``--chunk`` minutes. Variants of the same
+batch × crop get exactly the same steps, so their comparison does not
+depend on what else shares the CPU during phase 2; only the step times of
+phase 1 do. Every model is scored at its last step (no peeking at clean data
+to pick a checkpoint). The record (RECORD.json) is also the resume state: a
+variant it holds with the same plan is not trained again, and an interrupted
+run resumes from ``--work``. Writes benchmarks/results/RECORD.{json,md,png}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+from architectures import keras_step, seconds_per_step
+from benchmark_results import RESULTS, write_results
+
+from noise2noise_keras.callbacks import read_metrics
+from noise2noise_keras.config import PRESETS
+from noise2noise_keras.environment import collect_environment
+from noise2noise_keras.noise import paper_test_noise
+from noise2noise_keras.plots import save_figure
+from noise2noise_keras.precision import resolve_precision
+
+BASE = "cpu"
+VARIANTS = {  # name -> (what it changes, n2n train options on top of --preset cpu)
+    "cpu": ("the preset: 12 × 96², lr 1e-3, cos² ramp-down over the last half, flips", []),
+    "lr-3e-4": ("the paper's learning rate", ["--learning-rate", "3e-4"]),
+    "lr-2e-3": ("twice the learning rate", ["--learning-rate", "2e-3"]),
+    "rampdown-0.3": ("the paper's ramp-down over the last 30 %", ["--rampdown-fraction", "0.3"]),
+    "rampdown-0.8": ("ramp-down over the last 80 %", ["--rampdown-fraction", "0.8"]),
+    "crop-128": ("8 × 128² (the earlier shipped models' batch)", ["--batch-size", "8", "--crop", "128"]),
+    "crop-192": ("3 × 192²: the same pixels per step, 4× the context", ["--batch-size", "3", "--crop", "192"]),
+    "no-flips": ("no flips or rotations", ["--no-augment"]),
+    "clip-1": ("global gradient norm clipped to 1", ["--clip-norm", "1"]),
+}
+
+
+def option(variant: str, name: str) -> int:
+    """A batch or crop option of ``variant`` (the preset's where it sets none)."""
+    extra = VARIANTS[variant][1]
+    return int(extra[extra.index(f"--{name.replace('_', '-')}") + 1]) if f"--{name.replace('_', '-')}" in extra else PRESETS[BASE][name]
+
+
+def shape_of(variant: str) -> str:
+    return f"{option(variant, 'batch_size')}x{option(variant, 'crop')}"
+
+
+def measure_step_seconds(shapes: list[str]) -> dict[str, float]:
+    """Phase 1: median seconds per training step of each batch × crop, measured alone, in the default precision."""
+    seconds = {}
+    for shape in shapes:
+        batch, crop = map(int, shape.split("x"))
+        step = keras_step("unet", np.random.default_rng(0).random((batch, crop, crop, 3), dtype=np.float32), resolve_precision("auto"))
+        seconds[shape] = float(np.median(seconds_per_step(step)))
+        keras.backend.clear_session()
+        print(f"{shape}: {seconds[shape]:.3f} s per step", flush=True)
+    return seconds
+
+
+def plan(variant: str, noise: str, minutes: int, chunk: int, step_seconds: float) -> dict:
+    """The run of one variant: epochs of ``chunk`` minutes' steps (one Kodak validation each), ``minutes`` in all."""
+    epochs = max(1, minutes // chunk)
+    return {"variant": variant, "noise": noise, "minutes": minutes, "epochs": epochs, "steps": max(1, round(minutes * 60 / epochs / step_seconds)),
+            "options": VARIANTS[variant][1]}  # fmt: skip
+
+
+def train(run: dict, work: Path, data_root: str) -> list[dict[str, str]]:
+    """Train (or resume) one variant through the CLI; its metrics.csv rows."""
+    run_dir = work / f"{run['noise']}-{run['variant']}"
+    command = [sys.executable, "-m", "noise2noise_keras", "train", run["noise"], "bsds300", "--preset", BASE, "--epochs", str(run["epochs"]),
+               "--steps", str(run["steps"]), "--seed", "0", "--val-dataset", "kodak", "--val-images", "24", "--data-root", data_root,
+               "--run-dir", str(run_dir), *run["options"]]  # fmt: skip
+    print(" ".join(command[3:]), flush=True)
+    subprocess.run(command, check=True)
+    return read_metrics(run_dir / "metrics.csv")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", default="cpu,lr-2e-3,crop-192", help=f"comma-separated, from: {', '.join(VARIANTS)} ({BASE} always runs)")
+    parser.add_argument("--noise", default="gaussian", help="the noise type trained (scored at the paper's test noise on Kodak)")
+    parser.add_argument("--minutes", type=int, default=20)
+    parser.add_argument("--chunk", type=int, default=5, help="minutes between validations")
+    parser.add_argument("--data-root", default="data")
+    parser.add_argument("--work", type=Path, default=Path("/var/tmp/n2n-recipes"))
+    parser.add_argument("--record", default="", help="file name under benchmarks/results (default: recipes_NOISE)")
+    parser.add_argument("--measure-only", action="store_true", help="phase 1 alone: time the steps into the record, train nothing")
+    args = parser.parse_args()
+    unknown = [v for v in args.variants.split(",") if v not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variant {unknown[0]!r}: choose from {', '.join(VARIANTS)}")
+    variants = list(dict.fromkeys([BASE, *args.variants.split(",")]))
+    name = args.record or f"recipes_{args.noise}"
+    record_file = RESULTS / f"{name}.json"
+    record = json.loads(record_file.read_text()) if record_file.is_file() else {}
+    measured = record.get("step_seconds", {})
+    if missing := sorted({shape_of(v) for v in variants} - set(measured)):
+        measured |= measure_step_seconds(missing)
+    finished = record.get("runs", {})
+    report(name, finished, measured, args.noise)
+    if args.measure_only:
+        return
+    for variant in variants:
+        run = plan(variant, args.noise, args.minutes, args.chunk, measured[shape_of(variant)])
+        if finished.get(variant, {}).get("plan") == run:
+            print(f"{variant}: recorded already", flush=True)
+            continue
+        metrics = train(run, args.work, args.data_root)
+        starts = json.loads((args.work / f"{args.noise}-{variant}" / "environment.json").read_text())["starts"]
+        environment = collect_environment(trained=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        environment["git_commit"] = starts[0]["git_commit"]  # the code that trained it, not the checkout at its end
+        finished[variant] = {"plan": run, "metrics": metrics, "environment": environment}
+        report(name, finished, measured, args.noise)
+
+
+def report(name: str, runs: dict[str, dict], step_seconds: dict[str, float], noise: str, folder: Path = RESULTS) -> None:
+    """The record (also the resume state), its table (each variant's last validation, and its gap to the preset) and curves."""
+    environment = collect_environment()
+    minutes = sorted({run["plan"]["minutes"] for run in runs.values()})
+    final = {v: float(run["metrics"][-1]["val_psnr"]) for v, run in runs.items() if run["metrics"]}
+    base = final.get(BASE)
+    lines = [
+        f"# Training recipes at equal CPU time: {noise}, {' / '.join(map(str, minutes)) or '–'} minutes each",
+        "",
+        f"{environment['cpu']}, {environment['cpu_count']} cores, precision {resolve_precision('auto')}. Each variant is `--preset {BASE}` plus its "
+        "options, trained for the same minutes' worth of steps at its own step time measured alone "
+        f"({', '.join(f'{shape} {s:.3f} s/step' for shape, s in step_seconds.items())}); the learning-rate ramp-down spans those steps. "
+        f"Score: Kodak (24 images) at the paper's test noise ({paper_test_noise(noise)}), fixed noise, at the last step; "
+        f"`python benchmarks/recipes.py --noise {noise} --minutes {' / '.join(map(str, minutes)) or 'M'} --variants {','.join(runs) or BASE}`.",
+        "",
+        f"| variant | what it changes | steps | Kodak PSNR (dB) | vs {BASE} | trained (commit) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for variant, run in runs.items():
+        plan_ = run["plan"]
+        gap = f"{final[variant] - base:+.2f}" if base is not None and variant != BASE else ""
+        lines.append(
+            f"| `{variant}` | {VARIANTS[variant][0]} | {plan_['epochs'] * plan_['steps']} | {final[variant]:.2f} | {gap} | "
+            f"{run['environment']['trained'][:10]} ({run['environment']['git_commit'][:12]}) |"
+        )
+    write_results(name, {"noise": noise, "step_seconds": step_seconds, "final_psnr": final, "runs": runs, "environment": environment}, lines, folder)
+    figure, axis = plt.subplots(figsize=(6, 4), layout="constrained")
+    for variant, run in runs.items():
+        per_epoch = run["plan"]["minutes"] / run["plan"]["epochs"]
+        axis.plot([int(row["epoch"]) * per_epoch for row in run["metrics"]], [float(row["val_psnr"]) for row in run["metrics"]], "o-", label=variant)
+    axis.set(xlabel="training minutes on this CPU (step time measured alone)", ylabel="Kodak PSNR (dB)", title=f"Recipes at equal CPU time, {noise}")
+    if runs:
+        axis.legend(fontsize=8)
+    save_figure(figure, folder / f"{name}.png")
+
+
+if __name__ == "__main__":
+    main()

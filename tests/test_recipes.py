@@ -1,0 +1,31 @@
+"""benchmarks/recipes.py: variants of the cpu preset get the same CPU time, and the table reads each one's gap to the preset."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from recipes import VARIANTS, plan, report, shape_of  # noqa: E402 (a benchmark script, importable once benchmarks/ is on the path)
+
+
+def test_a_budget_becomes_the_steps_each_variants_own_step_time_allows() -> None:
+    assert (shape_of("cpu"), shape_of("lr-2e-3"), shape_of("crop-192"), shape_of("crop-128")) == ("12x96", "12x96", "3x192", "8x128")
+    cpu, faster_lr = plan("cpu", "gaussian", 20, 5, 0.3), plan("lr-2e-3", "gaussian", 20, 5, 0.3)
+    assert (cpu["epochs"], cpu["steps"]) == (faster_lr["epochs"], faster_lr["steps"]) == (4, 1000)  # same shape, same steps
+    assert plan("crop-192", "gaussian", 20, 5, 0.4)["steps"] == 750 and faster_lr["options"] == ["--learning-rate", "2e-3"]
+
+
+def test_the_record_tables_every_variant_against_the_preset(tmp_path) -> None:
+    def run(variant: str, psnr: list[float]) -> dict:
+        metrics = [{"epoch": str(i + 1), "val_psnr": str(p)} for i, p in enumerate(psnr)]
+        return {"plan": plan(variant, "gaussian", 10, 5, 0.3), "metrics": metrics, "environment": {"trained": "2026-12-05T05:00", "git_commit": "abc"}}
+
+    runs = {"cpu": run("cpu", [29.0, 30.5]), "lr-2e-3": run("lr-2e-3", [29.5, 30.25])}
+    report("recipes_test", runs, {"12x96": 0.3}, "gaussian", tmp_path)
+    table = (tmp_path / "recipes_test.md").read_text()
+    assert f"| `lr-2e-3` | {VARIANTS['lr-2e-3'][0]} | 2000 | 30.25 | -0.25 |" in table and "| `cpu` |" in table
+    assert json.loads((tmp_path / "recipes_test.json").read_text())["final_psnr"] == {"cpu": 30.5, "lr-2e-3": 30.25}
+    assert (tmp_path / "recipes_test.png").stat().st_size > 10_000

@@ -1,0 +1,25 @@
+"""benchmarks/shipped_models.py: the README's table of shipped models, read from what each model recorded."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import shipped_models  # noqa: E402 (a benchmark script, importable once benchmarks/ is on the path)
+
+from noise2noise_keras.artifacts import load_denoiser, pretrained_names  # noqa: E402
+
+
+def test_the_record_has_every_shipped_model_with_its_own_scores_and_the_references(tmp_path):
+    shipped_models.main(tmp_path)
+    models = {m["name"]: m for m in json.loads((tmp_path / "shipped_models.json").read_text())["models"]}
+    assert sorted(models) == pretrained_names() and (tmp_path / "shipped_models.png").stat().st_size > 10_000
+    for name, model in models.items():
+        kodak = next(e for e in load_denoiser(name).spec.record["evaluations"] if e["dataset"] == "kodak")
+        assert model["denoised"]["kodak"] == kodak["psnr_denoised_mean"] > model["noisy"]["kodak"]
+    assert models["gaussian"]["paper"] == {"kodak": 32.48, "bsds300": 31.06} and models["gaussian"]["target"] == {"kodak": 32.1, "bsds300": 30.8}
+    table = (tmp_path / "shipped_models.md").read_text()
+    assert all(f"| `{name}` |" in table for name in models)
