@@ -12,7 +12,8 @@ steps, its ramp-down stretched over them, validating on the 24 Kodak images
 at the paper's test noise every ``--chunk`` minutes. Variants of the same
 batch × crop get exactly the same steps, so their comparison does not
 depend on what else shares the CPU during phase 2; only the step times of
-phase 1 do. Every model is scored at its last step (no peeking at clean data
+phase 1 do (the real input pipeline adds a little on top, more for some
+shapes than others: the wall column shows each run's). Every model is scored at its last step (no peeking at clean data
 to pick a checkpoint). The record (RECORD.json) is also the resume state: a
 variant it holds with the same plan is not trained again, and an interrupted
 run resumes from ``--work``. Writes benchmarks/results/RECORD.{json,md,png}.
@@ -147,14 +148,16 @@ def report(name: str, runs: dict[str, dict], step_seconds: dict[str, float], noi
         f"Score: Kodak (24 images) at the paper's test noise ({paper_test_noise(noise)}), fixed noise, at the last step; "
         f"`python benchmarks/recipes.py --noise {noise} --minutes {' / '.join(map(str, minutes)) or 'M'} --variants {','.join(runs) or BASE}`.",
         "",
-        f"| variant | what it changes | steps | Kodak PSNR (dB) | vs {BASE} | trained (commit) |",
-        "|---|---|---|---|---|---|",
+        f"| variant | what it changes | steps | wall with validation (min) | Kodak PSNR (dB) | vs {BASE} | trained (commit) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for variant, run in runs.items():
         plan_ = run["plan"]
         gap = f"{final[variant] - base:+.2f}" if base is not None and variant != BASE else ""
+        wall = sum(float(row.get("epoch_seconds", 0)) for row in run["metrics"]) / 60
+        diverged = " (diverged: below the noisy input)" if final[variant] < float(run["metrics"][-1].get("val_psnr_noisy", 0)) else ""
         lines.append(
-            f"| `{variant}` | {VARIANTS[variant][0]} | {plan_['epochs'] * plan_['steps']} | {final[variant]:.2f} | {gap} | "
+            f"| `{variant}` | {VARIANTS[variant][0]} | {plan_['epochs'] * plan_['steps']} | {wall:.1f} | {final[variant]:.2f}{diverged} | {gap} | "
             f"{run['environment']['trained'][:10]} ({run['environment']['git_commit'][:12]}) |"
         )
     write_results(name, {"noise": noise, "step_seconds": step_seconds, "final_psnr": final, "runs": runs, "environment": environment}, lines, folder)

@@ -106,7 +106,7 @@ def steps_of(run: Path) -> int:
     return int(config["epochs"]) * int(config["steps_per_epoch"])
 
 
-def synthetic_setting(name: str, spec: str, args: argparse.Namespace) -> dict:
+def synthetic_setting(spec: str, args: argparse.Namespace) -> dict:
     noise = parse_noise(spec)
     runs = {method: args.work / f"{spec.split(',')[0]}-{slug(method)}" for method in args.methods}
     targets = {"Noise2Clean": "clean", "Noise2Noise": "noisy", "Neighbor2Neighbor": "single", SMALL: "single"}
@@ -209,7 +209,7 @@ def main() -> None:
     args.methods = chosen(args.methods + ",n2n", METHODS)
     settings = chosen(args.settings, {**{key: key for key in SYNTHETIC}, "microscopy": "microscopy"})
     args.work.mkdir(parents=True, exist_ok=True)
-    results = {SYNTHETIC[key][0]: synthetic_setting(*SYNTHETIC[key], args) for key in settings if key in SYNTHETIC}
+    results = {SYNTHETIC[key][0]: synthetic_setting(SYNTHETIC[key][1], args) for key in settings if key in SYNTHETIC}
     if "microscopy" in settings:
         results[MICROSCOPY] = microscopy_setting(args)
     neighbors = [m for m in NEIGHBOR_METHODS if m in args.methods]

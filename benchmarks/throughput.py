@@ -21,7 +21,7 @@ policy, XLA setting and peak RSS), one after another in this one run:
 Warm-up steps are excluded; step times are medians over the timed steps, with
 min-max. Training efficiency = model FLOPs (2 x multiply-adds of every
 convolution, x3 for forward + backward) x images/s / the matmul peak of the
-same precision. Writes benchmarks/results/throughput.{json,md}.
+same precision. Writes benchmarks/results/RECORD.{json,md} (``--record``, default throughput).
 """
 
 from __future__ import annotations
@@ -455,7 +455,7 @@ def op_report(profile: dict[str, Any], rows: int = 15) -> list[str]:
     return lines
 
 
-def write_report(results: dict[str, Any], steps: int) -> None:
+def write_report(results: dict[str, Any], steps: int, record: str = "throughput") -> None:
     import torch
 
     from noise2noise_keras.environment import collect_environment
@@ -532,20 +532,21 @@ def write_report(results: dict[str, Any], steps: int) -> None:
         lines.append(f"| {name} | {row['median_s']:.3f} | {row['min_s']:.3f}–{row['max_s']:.3f} | {row['peak_rss_gib']:.2f} |")
     from benchmark_results import write_results
 
-    write_results("throughput", results, lines)
+    write_results(record, results, lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10, help="timed steps per configuration")
     parser.add_argument("--data-root", default="data")
+    parser.add_argument("--record", default="throughput", help="file name under benchmarks/results (one per kind of CPU)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         spec = json.loads(args.child)
         print(json.dumps(CHILD_FUNCTIONS[spec.pop("kind")](**spec)))
         return
-    write_report(measure(args.steps, args.data_root), args.steps)
+    write_report(measure(args.steps, args.data_root), args.steps, args.record)
 
 
 if __name__ == "__main__":

@@ -20,12 +20,13 @@ def test_a_budget_becomes_the_steps_each_variants_own_step_time_allows() -> None
 
 def test_the_record_tables_every_variant_against_the_preset(tmp_path) -> None:
     def run(variant: str, psnr: list[float]) -> dict:
-        metrics = [{"epoch": str(i + 1), "val_psnr": str(p)} for i, p in enumerate(psnr)]
+        metrics = [{"epoch": str(i + 1), "val_psnr": str(p), "epoch_seconds": "66", "val_psnr_noisy": "20.4"} for i, p in enumerate(psnr)]
         return {"plan": plan(variant, "gaussian", 10, 5, 0.3), "metrics": metrics, "environment": {"trained": "2026-12-05T05:00", "git_commit": "abc"}}
 
-    runs = {"cpu": run("cpu", [29.0, 30.5]), "lr-2e-3": run("lr-2e-3", [29.5, 30.25])}
+    runs = {"cpu": run("cpu", [29.0, 30.5]), "lr-2e-3": run("lr-2e-3", [29.5, 30.25]), "rampdown-0.3": run("rampdown-0.3", [28.0, 6.5])}
     report("recipes_test", runs, {"12x96": 0.3}, "gaussian", tmp_path)
     table = (tmp_path / "recipes_test.md").read_text()
-    assert f"| `lr-2e-3` | {VARIANTS['lr-2e-3'][0]} | 2000 | 30.25 | -0.25 |" in table and "| `cpu` |" in table
-    assert json.loads((tmp_path / "recipes_test.json").read_text())["final_psnr"] == {"cpu": 30.5, "lr-2e-3": 30.25}
+    assert f"| `lr-2e-3` | {VARIANTS['lr-2e-3'][0]} | 2000 | 2.2 | 30.25 | -0.25 |" in table and "| `cpu` |" in table
+    assert "| 6.50 (diverged: below the noisy input) | -24.00 |" in table and "30.50 (diverged" not in table
+    assert json.loads((tmp_path / "recipes_test.json").read_text())["final_psnr"] == {"cpu": 30.5, "lr-2e-3": 30.25, "rampdown-0.3": 6.5}
     assert (tmp_path / "recipes_test.png").stat().st_size > 10_000
