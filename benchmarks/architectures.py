@@ -83,6 +83,14 @@ def keras_step(arch: str, batch: np.ndarray, precision: str):
     return lambda: model.train_on_batch(batch, batch)
 
 
+def default_step_seconds(batch: int, crop: int) -> float:
+    """Median seconds per U-Net training step of ``batch`` × ``crop``² in the default precision (synthetic tensors), measured now."""
+    step = keras_step("unet", np.random.default_rng(0).random((batch, crop, crop, 3), dtype=np.float32), resolve_precision("auto"))
+    seconds = float(np.median(seconds_per_step(step)))
+    keras.backend.clear_session()
+    return seconds
+
+
 def scratch_step(batch: np.ndarray):
     network, loss = report_network(), MSE()
     optimizer = optim.Adam(network.parameters(), LEARNING_RATE)

@@ -33,10 +33,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-import keras
 import matplotlib.pyplot as plt
-import numpy as np
-from architectures import keras_step, seconds_per_step
+from architectures import default_step_seconds
 from benchmark_results import RESULTS, write_results
 
 from noise2noise_keras.callbacks import read_metrics
@@ -52,11 +50,9 @@ def measure_step_seconds(presets: list[str]) -> dict[str, float]:
     """Phase 1: median seconds per training step of each preset's shape, measured alone, in the default precision."""
     seconds = {}
     for preset in presets:
-        shape = (PRESETS[preset]["batch_size"], PRESETS[preset]["crop"], PRESETS[preset]["crop"], 3)
-        step = keras_step("unet", np.random.default_rng(0).random(shape, dtype=np.float32), resolve_precision("auto"))
-        seconds[preset] = float(np.median(seconds_per_step(step)))
-        keras.backend.clear_session()
-        print(f"{preset}: {seconds[preset]:.3f} s per step of {shape[0]} × {shape[1]}²", flush=True)
+        batch, crop = PRESETS[preset]["batch_size"], PRESETS[preset]["crop"]
+        seconds[preset] = default_step_seconds(batch, crop)
+        print(f"{preset}: {seconds[preset]:.3f} s per step of {batch} × {crop}²", flush=True)
     return seconds
 
 

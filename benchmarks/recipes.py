@@ -28,10 +28,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-import keras
 import matplotlib.pyplot as plt
-import numpy as np
-from architectures import keras_step, seconds_per_step
+from architectures import default_step_seconds
 from benchmark_results import RESULTS, write_results
 
 from noise2noise_keras.callbacks import read_metrics
@@ -57,8 +55,8 @@ VARIANTS = {  # name -> (what it changes, n2n train options on top of --preset c
 
 def option(variant: str, name: str) -> int:
     """A batch or crop option of ``variant`` (the preset's where it sets none)."""
-    extra = VARIANTS[variant][1]
-    return int(extra[extra.index(f"--{name.replace('_', '-')}") + 1]) if f"--{name.replace('_', '-')}" in extra else PRESETS[BASE][name]
+    extra, flag = VARIANTS[variant][1], f"--{name.replace('_', '-')}"
+    return int(extra[extra.index(flag) + 1]) if flag in extra else PRESETS[BASE][name]
 
 
 def shape_of(variant: str) -> str:
@@ -69,10 +67,7 @@ def measure_step_seconds(shapes: list[str]) -> dict[str, float]:
     """Phase 1: median seconds per training step of each batch × crop, measured alone, in the default precision."""
     seconds = {}
     for shape in shapes:
-        batch, crop = map(int, shape.split("x"))
-        step = keras_step("unet", np.random.default_rng(0).random((batch, crop, crop, 3), dtype=np.float32), resolve_precision("auto"))
-        seconds[shape] = float(np.median(seconds_per_step(step)))
-        keras.backend.clear_session()
+        seconds[shape] = default_step_seconds(*map(int, shape.split("x")))
         print(f"{shape}: {seconds[shape]:.3f} s per step", flush=True)
     return seconds
 
