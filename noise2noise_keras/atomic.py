@@ -5,7 +5,8 @@ file beside its destination and renamed into place only when complete; when
 writing fails, the temporary file is removed and the destination keeps its
 previous content. A folder of several files (a model and its spec, a
 resume state) is staged whole and swapped in by :func:`atomic_folder`.
-:func:`cannot_write` turns the ``OSError`` into the one sentence the user sees.
+:func:`cannot_write` turns the ``OSError`` into the one sentence the user sees
+(:func:`storage_error` finds it in TensorFlow's error text).
 """
 
 from __future__ import annotations
@@ -91,6 +92,19 @@ def cannot_write(error: OSError, place: str | Path, then: str) -> UserError:
     reason = _REASONS.get(error.errno, error.strerror or type(error).__name__)
     where = error.filename or place
     return UserError(f"Cannot write {where} ({reason}): free some space or choose a writable location, then {then}.")
+
+
+def storage_error(message: str) -> OSError | None:
+    """The ``OSError`` a C++ file writer (TensorFlow's) reported as text, when the text is one of the storage failures above.
+
+    TensorFlow's writers put the system's ``strerror`` into their message
+    rather than raising ``OSError``; recognising it gives the user the same
+    sentence whichever writer met the full disk.
+    """
+    for code in _REASONS:
+        if os.strerror(code) in message:
+            return OSError(code, os.strerror(code))
+    return None
 
 
 def write_json(path: str | Path, data: object) -> None:

@@ -34,7 +34,7 @@ import numpy as np
 import tensorflow as tf
 
 from noise2noise_keras.artifacts import CHECKPOINTS, legacy_checkpoint
-from noise2noise_keras.atomic import cannot_write, write_json
+from noise2noise_keras.atomic import cannot_write, storage_error, write_json
 from noise2noise_keras.budget import budgeted, same_run, time_this_machine
 from noise2noise_keras.callbacks import AnnealGamma, DenoiserCheckpoint, EpochCSVLogger, PairValidation, SingleValidation, Validation, read_metrics
 from noise2noise_keras.config import TrainConfig
@@ -106,16 +106,10 @@ def train(config: TrainConfig, run_dir: str | Path, verbose: int | str = "auto",
     except OSError as error:
         raise cannot_write(error, run_dir, "run the same command again to resume") from None
     except tf.errors.OpError as error:  # TensorFlow's own file writers (TensorBoard events) report this way
-        if not _is_storage_failure(error):
+        storage = storage_error(error.message)
+        if storage is None:
             raise
-        raise UserError(
-            f"Cannot write into {run_dir} ({error.message.splitlines()[0][:200]}): free some space or choose a writable location, "
-            "then run the same command again to resume."
-        ) from None
-
-
-def _is_storage_failure(error: tf.errors.OpError) -> bool:
-    return any(sign in error.message for sign in ("No space left", "Read-only file system", "Permission denied", "Disk quota"))
+        raise cannot_write(storage, run_dir, "run the same command again to resume") from None
 
 
 def _train(config: TrainConfig, run_dir: Path, verbose: int | str, strategy: str, stop: StopRequest | None) -> dict[str, Any]:

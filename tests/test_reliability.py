@@ -21,6 +21,7 @@ import tifffile
 from PIL import Image
 
 import noise2noise_keras  # noqa: F401
+from noise2noise_keras.atomic import cannot_write, storage_error
 from noise2noise_keras.config import TrainConfig
 from noise2noise_keras.datasets.download import download_kodak
 from noise2noise_keras.datasets.images import UnreadableImage, read_rgb
@@ -217,6 +218,20 @@ def test_full_disk_during_training_loses_nothing_and_the_rerun_resumes(tmp_path)
         assert rerun.returncode == 0, rerun.stderr
         epochs = [line.split(",")[0] for line in (run / "metrics.csv").read_text().splitlines()[1:]]
         assert epochs == ["1", "2", "3"]
+
+
+def test_tensorflows_own_writers_on_a_full_or_read_only_disk_give_the_same_sentence(tmp_path):
+    """TensorBoard's event writer fails as a tf.errors.OpError with the system's text, not as OSError: same sentence."""
+    import tensorflow as tf
+
+    with tmpfs(tmp_path / "tiny", "16k") as tiny, tmpfs(tmp_path / "readonly", "1M", "ro") as readonly:
+        fill(tiny)
+        for folder, reason in ((tiny, "no space left on the device"), (readonly, "the file system is read-only")):
+            with pytest.raises(tf.errors.OpError) as raised:
+                tf.io.write_file(str(folder / "events.out"), "x" * 65536)
+            message = str(cannot_write(storage_error(raised.value.message), folder, "run it again"))
+            assert reason in message and str(folder) in message, message
+    assert storage_error("Invalid argument: shapes differ") is None  # anything else stays the error it is
 
 
 def test_unwritable_output_is_one_sentence_and_leaves_nothing(model_file, tmp_path):
