@@ -30,12 +30,11 @@ import json
 import math
 import subprocess
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 from architectures import default_step_seconds
-from benchmark_results import RESULTS, write_results
+from benchmark_results import RESULTS, trained_environment, write_results
 
 from noise2noise_keras.callbacks import read_metrics
 from noise2noise_keras.config import PRESETS
@@ -103,10 +102,7 @@ def main() -> None:
                 continue
             print(f"{run['name']}: {run['epochs']} × {run['steps']} steps", flush=True)
             metrics = train(run, preset, args.work, args.data_root)
-            starts = json.loads((args.work / run["name"] / "environment.json").read_text())["starts"]
-            trained = collect_environment(trained=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-            trained["git_commit"] = starts[0]["git_commit"]  # the code that trained it, not the checkout at its end
-            finished[run["name"]] = {"preset": preset, "plan": run, "metrics": metrics, "environment": trained}
+            finished[run["name"]] = {"preset": preset, "plan": run, "metrics": metrics, "environment": trained_environment(args.work / run["name"])}
             report(finished, measured, presets, minutes, chunk)
 
 

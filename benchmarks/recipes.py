@@ -25,12 +25,11 @@ import argparse
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 from architectures import default_step_seconds
-from benchmark_results import RESULTS, write_results
+from benchmark_results import RESULTS, trained_environment, write_results
 
 from noise2noise_keras.callbacks import read_metrics
 from noise2noise_keras.config import PRESETS
@@ -121,10 +120,7 @@ def main() -> None:
             print(f"{variant}: recorded already", flush=True)
             continue
         metrics = train(run, args.work, args.data_root)
-        starts = json.loads((args.work / f"{args.noise}-{variant}" / "environment.json").read_text())["starts"]
-        environment = collect_environment(trained=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-        environment["git_commit"] = starts[0]["git_commit"]  # the code that trained it, not the checkout at its end
-        finished[variant] = {"plan": run, "metrics": metrics, "environment": environment}
+        finished[variant] = {"plan": run, "metrics": metrics, "environment": trained_environment(args.work / f"{args.noise}-{variant}")}
         report(name, finished, measured, args.noise)
 
 
