@@ -15,7 +15,7 @@ depend on what else shares the CPU during phase 2; only the step times of
 phase 1 do (the real input pipeline adds a little on top, more for some
 shapes than others: the wall column shows each run's). Every model is scored at its last step (no peeking at clean data
 to pick a checkpoint). The record (RECORD.json) is also the resume state: a
-variant it holds with the same plan is not trained again, and an interrupted
+variant it holds with the same plan (options and preset) is not trained again, and an interrupted
 run resumes from ``--work``. Writes benchmarks/results/RECORD.{json,md,png}.
 """
 
@@ -40,7 +40,7 @@ from noise2noise_keras.precision import resolve_precision
 
 BASE = "cpu"
 VARIANTS = {  # name -> (what it changes, n2n train options on top of --preset cpu)
-    "cpu": ("the preset: 12 × 96², lr 1e-3, cos² ramp-down over the last half, flips", []),
+    "cpu": ("the preset: 12 × 96², lr 1e-3, cos² ramp-down over the last half, flips, gradient norm clipped to 1", []),
     "lr-3e-4": ("the paper's learning rate", ["--learning-rate", "3e-4"]),
     "lr-2e-3": ("twice the learning rate", ["--learning-rate", "2e-3"]),
     "rampdown-0.3": ("the paper's ramp-down over the last 30 %", ["--rampdown-fraction", "0.3"]),
@@ -48,7 +48,7 @@ VARIANTS = {  # name -> (what it changes, n2n train options on top of --preset c
     "crop-128": ("8 × 128² (the earlier shipped models' batch)", ["--batch-size", "8", "--crop", "128"]),
     "crop-192": ("3 × 192²: the same pixels per step, 4× the context", ["--batch-size", "3", "--crop", "192"]),
     "no-flips": ("no flips or rotations", ["--no-augment"]),
-    "clip-1": ("global gradient norm clipped to 1", ["--clip-norm", "1"]),
+    "no-clip": ("no gradient clipping", ["--clip-norm", "0"]),
 }
 
 
@@ -72,10 +72,15 @@ def measure_step_seconds(shapes: list[str]) -> dict[str, float]:
 
 
 def plan(variant: str, noise: str, minutes: int, chunk: int, step_seconds: float) -> dict:
-    """The run of one variant: epochs of ``chunk`` minutes' steps (one Kodak validation each), ``minutes`` in all."""
+    """The run of one variant: epochs of ``chunk`` minutes' steps (one Kodak validation each), ``minutes`` in all.
+
+    It names the preset's settings and the change as they are today, so a
+    recorded run is trained again once the preset moves on, and its table row
+    still says what that run changed.
+    """
     epochs = max(1, minutes // chunk)
     return {"variant": variant, "noise": noise, "minutes": minutes, "epochs": epochs, "steps": max(1, round(minutes * 60 / epochs / step_seconds)),
-            "options": VARIANTS[variant][1]}  # fmt: skip
+            "options": VARIANTS[variant][1], "change": VARIANTS[variant][0], "preset": PRESETS[BASE]}  # fmt: skip
 
 
 def train(run: dict, work: Path, data_root: str) -> list[dict[str, str]]:
@@ -136,7 +141,7 @@ def report(name: str, runs: dict[str, dict], step_seconds: dict[str, float], noi
         f"{environment['cpu']}, {environment['cpu_count']} cores, precision {resolve_precision('auto')}. Each variant is `--preset {BASE}` plus its "
         "options, trained for the same minutes' worth of steps at its own step time measured alone "
         f"({', '.join(f'{shape} {s:.3f} s/step' for shape, s in step_seconds.items())}); the learning-rate ramp-down spans those steps. "
-        f"Score: Kodak (24 images) at the paper's test noise ({paper_test_noise(noise)}), fixed noise, at the last step; "
+        f"Score: Kodak (24 images) at the paper's test noise ({paper_test_noise(noise).spec}), fixed noise, at the last step; "
         f"`python benchmarks/recipes.py --noise {noise} --minutes {' / '.join(map(str, minutes)) or 'M'} --variants {','.join(runs) or BASE}`.",
         "",
         f"| variant | what it changes | steps | wall with validation (min) | Kodak PSNR (dB) | vs {BASE} | trained (commit) |",
@@ -148,7 +153,7 @@ def report(name: str, runs: dict[str, dict], step_seconds: dict[str, float], noi
         wall = sum(float(row.get("epoch_seconds", 0)) for row in run["metrics"]) / 60
         diverged = " (diverged: below the noisy input)" if final[variant] < float(run["metrics"][-1].get("val_psnr_noisy", 0)) else ""
         lines.append(
-            f"| `{variant}` | {VARIANTS[variant][0]} | {plan_['epochs'] * plan_['steps']} | {wall:.1f} | {final[variant]:.2f}{diverged} | {gap} | "
+            f"| `{variant}` | {plan_['change']} | {plan_['epochs'] * plan_['steps']} | {wall:.1f} | {final[variant]:.2f}{diverged} | {gap} | "
             f"{run['environment']['trained'][:10]} ({run['environment']['git_commit'][:12]}) |"
         )
     write_results(name, {"noise": noise, "step_seconds": step_seconds, "final_psnr": final, "runs": runs, "environment": environment}, lines, folder)

@@ -161,8 +161,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     # trains N epochs instead). Batch, crop and learning rate were chosen by equal-time measurements (benchmarks/results/quality_per_minute.md).
     "quick": dict(minutes=5.0, epochs=14, steps_per_epoch=50, batch_size=12, crop=96, learning_rate=1e-3, rampdown_fraction=0.5, augment=True, val_images=2),
     # The shipped models' recipe: `quick`'s batch, crop, learning rate, ramp-down and flips (which beat `paper` at equal
-    # CPU time at 5, 20 and 60 minutes: benchmarks/results/quality_per_minute.md) for 30k steps, 4 validation images.
-    "cpu": dict(epochs=100, steps_per_epoch=300, batch_size=12, crop=96, learning_rate=1e-3, rampdown_fraction=0.5, augment=True, val_images=4),
+    # CPU time at 5, 20 and 60 minutes: benchmarks/results/quality_per_minute.md) for 30k steps, 4 validation images,
+    # and the global gradient norm clipped to 1 (+0.25 dB at equal time on Bernoulli, and what keeps Poisson and
+    # Bernoulli at lr 1e-3 from diverging: benchmarks/results/recipes_bernoulli.md, docs/shipped-models.md).
+    "cpu": dict(epochs=100, steps_per_epoch=300, batch_size=12, crop=96, learning_rate=1e-3, rampdown_fraction=0.5, augment=True, val_images=4, clip_norm=1.0),
     # Seed 000's setup: its hourglass on 32 x 32 patches, Adam at lr 0.002, batches of 1000 (MSE: the Gaussian default loss).
     "seed000": dict(arch="hourglass", epochs=10, steps_per_epoch=50, batch_size=1000, crop=32, learning_rate=2e-3, rampdown_fraction=0.0),
     # Seed 001's best setting: its BatchNorm U-Net on 32 x 32 patches, batch 32, lr 1e-3, flips (MSE: the Gaussian default); 10 epochs (its 10-minute limit).

@@ -16,6 +16,8 @@ def test_a_budget_becomes_the_steps_each_variants_own_step_time_allows() -> None
     cpu, faster_lr = plan("cpu", "gaussian", 20, 5, 0.3), plan("lr-2e-3", "gaussian", 20, 5, 0.3)
     assert (cpu["epochs"], cpu["steps"]) == (faster_lr["epochs"], faster_lr["steps"]) == (4, 1000)  # same shape, same steps
     assert plan("crop-192", "gaussian", 20, 5, 0.4)["steps"] == 750 and faster_lr["options"] == ["--learning-rate", "2e-3"]
+    recorded_on_an_older_preset = {**cpu, "preset": {**cpu["preset"], "clip_norm": 0.0}}
+    assert cpu["preset"]["clip_norm"] == 1.0 and recorded_on_an_older_preset != cpu  # so main() trains it again
 
 
 def test_the_record_tables_every_variant_against_the_preset(tmp_path) -> None:
