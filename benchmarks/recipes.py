@@ -49,6 +49,8 @@ VARIANTS = {  # name -> (what it changes, n2n train options on top of --preset c
     "crop-192": ("3 × 192²: the same pixels per step, 4× the context", ["--batch-size", "3", "--crop", "192"]),
     "no-flips": ("no flips or rotations", ["--no-augment"]),
     "no-clip": ("no gradient clipping", ["--clip-norm", "0"]),
+    "anneal-1.25": ("L0 (impulse): the exponent ends at 0.4 instead of 0", ["--anneal-fraction", "1.25"]),
+    "anneal-2": ("L0 (impulse): the exponent stops at 1 (L1-like)", ["--anneal-fraction", "2"]),
 }
 
 

@@ -63,7 +63,14 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--learning-rate", "--lr", type=float)
     parser.add_argument("--rampdown-fraction", type=float, help="fraction of training with the cosine^2 learning-rate ramp-down")
     parser.add_argument(
-        "--clip-norm", type=float, help="clip the global gradient norm (default 0: off); guards against the rare huge losses of Poisson noise at tiny lambda"
+        "--anneal-fraction",
+        type=float,
+        help="L0 loss (impulse): its exponent falls linearly from 2 to 0 over this fraction of training (default 1, the paper's; 2 ends at 1)",
+    )
+    parser.add_argument(
+        "--clip-norm",
+        type=float,
+        help="clip the global gradient norm (0: off; the cpu preset: 1); guards against the rare huge losses of Poisson noise at tiny lambda",
     )
     parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None, help="random flips and 90-degree rotations")
     parser.add_argument("--seed", type=int)

@@ -25,3 +25,11 @@ def test_the_data_source_is_explicit_and_runs_of_earlier_versions_load_with_it(t
     assert TrainConfig.load(tmp_path / "old.json") == own
     with pytest.raises(UserError, match="Unknown data source 'photos'"):
         TrainConfig(data_source="photos")
+
+
+def test_the_l0_anneal_spans_its_fraction_of_training_and_refuses_nonsense():
+    assert TrainConfig(noise="impulse", epochs=10, steps_per_epoch=30).anneal_steps == 300  # the paper: all of training
+    assert TrainConfig(noise="impulse", epochs=10, steps_per_epoch=30, anneal_fraction=2.0).anneal_steps == 600  # ends at exponent 1
+    for fraction in (0.5, 0.0, -1.0, float("nan"), float("inf")):  # below 1 the last part would learn nothing
+        with pytest.raises(UserError, match="--anneal-fraction"):
+            TrainConfig(noise="impulse", anneal_fraction=fraction)
