@@ -140,7 +140,7 @@ class TrainConfig:
     @property
     def anneal_steps(self) -> int:
         """Steps over which the L0 exponent falls from 2 to 0 (``anneal_fraction`` of training)."""
-        return max(1, round(self.anneal_fraction * self.total_steps))
+        return round(self.anneal_fraction * self.total_steps)  # at least total_steps: the fraction is at least 1
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -6,8 +6,10 @@ import keras
 import numpy as np
 import pytest
 
-from noise2noise_keras.callbacks import DenoiserCheckpoint, EpochCSVLogger, local_denoiser, read_metrics
+from noise2noise_keras.callbacks import AnnealGamma, DenoiserCheckpoint, EpochCSVLogger, local_denoiser, read_metrics
+from noise2noise_keras.config import TrainConfig
 from noise2noise_keras.denoiser import Denoiser, DenoiserSpec
+from noise2noise_keras.losses import AnnealedL0Loss
 from noise2noise_keras.models import build_model
 from noise2noise_keras.normalization import DTYPE_RANGE
 
@@ -60,10 +62,6 @@ def test_validation_denoises_with_the_training_network_itself_outside_multi_work
 @pytest.mark.parametrize("fraction", [1.0, 1.5, 2.0])
 def test_the_l0_exponent_falls_from_2_to_0_over_the_anneal_fraction_of_training(fraction):
     """Driven by real fit() steps: gamma at each step is 2 (1 - step / (fraction x total)), never below 0."""
-    from noise2noise_keras.callbacks import AnnealGamma
-    from noise2noise_keras.config import TrainConfig
-    from noise2noise_keras.losses import AnnealedL0Loss
-
     config = TrainConfig(noise="impulse", epochs=2, steps_per_epoch=4, anneal_fraction=fraction)
     keras.utils.set_random_seed(0)
     network = keras.Sequential([keras.Input((2, 2, 1)), keras.layers.Dense(1)])  # the loss averages over images
