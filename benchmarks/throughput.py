@@ -18,6 +18,11 @@ policy, XLA setting and peak RSS), one after another in this one run:
   profiler trace of the default step: time per op type and per scope (forward, backward, optimizer);
 - inference on one 768 x 512 image: Keras ``predict_on_batch`` and PyTorch, float32 and bfloat16.
 
+``--isa avx2`` measures a float32-only CPU on this one: every child runs with
+oneDNN and MKL limited to AVX2 (``ONEDNN_MAX_CPU_ISA``, ``MKL_ENABLE_INSTRUCTIONS``)
+and only float32 rows are measured, the default being what ``--precision auto``
+picks there (float32) and PyTorch's best its fastest float32 layout.
+
 Warm-up steps are excluded; step times are medians over the timed steps, with
 min-max. Training efficiency = model FLOPs (2 x multiply-adds of every
 convolution, x3 for forward + backward) x images/s / the matmul peak of the
@@ -186,11 +191,13 @@ def torch_training(batch: int, crop: int, layout: str, bf16: bool, steps: int, s
     return _summary(seconds, batch)
 
 
-def onednn_profile(framework: str, batch: int, crop: int, steps: int, leaky_relu: str = "fusable") -> dict[str, Any]:
+def onednn_profile(
+    framework: str, batch: int, crop: int, steps: int, leaky_relu: str = "fusable", precision: str = "auto", torch_bf16: bool = True
+) -> dict[str, Any]:  # fmt: skip
     """oneDNN's own time per primitive in training steps (this child runs with ONEDNN_VERBOSE=1).
 
     Keras: the project's default precision; PyTorch: its best configuration
-    (channels_last + bf16 autocast). oneDNN prints through the C library's
+    (channels_last + bf16 autocast, or float32 where bf16 is ruled out). oneDNN prints through the C library's
     stdout, so the step markers go through the same stream and fd 1 is
     captured in a file while the steps run.
     """
@@ -206,9 +213,9 @@ def onednn_profile(framework: str, batch: int, crop: int, steps: int, leaky_relu
         os.dup2(log.fileno(), 1)
         try:
             if framework == "keras":
-                timing = keras_training(batch, crop, "auto", False, "synthetic", steps, "", step_end=mark, leaky_relu=leaky_relu)
+                timing = keras_training(batch, crop, precision, False, "synthetic", steps, "", step_end=mark, leaky_relu=leaky_relu)
             else:
-                timing = torch_training(batch, crop, "channels_last", True, steps, step_end=mark)
+                timing = torch_training(batch, crop, "channels_last", torch_bf16, steps, step_end=mark)
         finally:
             libc.fflush(None)
             os.dup2(saved, 1)
@@ -232,7 +239,7 @@ def onednn_step_times(lines: list[str], skip: int) -> list[dict[str, Any]]:
     return sorted(({**dict(zip(names, key)), "ms_per_step": ms / len(steps)} for key, ms in totals.items()), key=lambda row: -row["ms_per_step"])
 
 
-def op_profile(batch: int, crop: int, steps: int, leaky_relu: str = "fusable") -> dict[str, Any]:
+def op_profile(batch: int, crop: int, steps: int, leaky_relu: str = "fusable", precision: str = "auto") -> dict[str, Any]:
     """TensorFlow profiler trace of the default training step: ms per step of each op type and each top-level scope.
 
     Summed over TensorFlow's inter-op threads (ops running at the same time
@@ -253,7 +260,7 @@ def op_profile(batch: int, crop: int, steps: int, leaky_relu: str = "fusable") -
         elif ended == WARMUP + steps:
             tf.profiler.experimental.stop()
 
-    timing = keras_training(batch, crop, "auto", False, "synthetic", steps, "", step_end=step_end, leaky_relu=leaky_relu)
+    timing = keras_training(batch, crop, precision, False, "synthetic", steps, "", step_end=step_end, leaky_relu=leaky_relu)
     space = xplane_pb2.XSpace()
     space.ParseFromString(next(Path(trace_dir).rglob("*.xplane.pb")).read_bytes())
     by_type: dict[str, float] = {}
@@ -345,41 +352,49 @@ def run_child(kind: str, environment: dict[str, str] | None = None, **arguments:
     return {"kind": kind, **arguments, **result}
 
 
-def measure(steps: int, data_root: str) -> dict[str, Any]:
+ISA_LIMITS = {
+    "native": {},
+    "avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"},
+}  # --isa: what oneDNN (TensorFlow's and PyTorch's kernels) and MKL may use; avx2 stands in for a float32-only CPU
+
+
+def measure(steps: int, data_root: str, isa: str = "native") -> dict[str, Any]:
+    """Every configuration in its own child; with ``isa="avx2"`` all of them limited to AVX2 and float32, as on such a CPU."""
     from noise2noise_keras.precision import resolve_precision
 
-    default_precision = resolve_precision("auto")
-    results: dict[str, Any] = {"twin": run_child("twin_check")}
-    results["matmul_peak"] = {dtype: run_child("matmul", dtype=dtype) for dtype in ("float32", "bfloat16")}
-    results["conv_peak"] = {dtype: run_child("conv", dtype=dtype) for dtype in ("float32", "bfloat16")}
+    limits = ISA_LIMITS[isa]
+    float32_only = isa != "native"  # bf16 on AVX2 is emulated by conversions: no CPU of that kind would train in it
+    default_precision = "float32" if float32_only else resolve_precision("auto")  # what --precision auto picks on that CPU
+    dtypes = ("float32",) if float32_only else ("float32", "bfloat16")
+    precisions = ("float32",) if float32_only else ("float32", "mixed_bfloat16")
+    torch_settings = [(layout, bf16) for layout, bf16 in (("nchw", False), ("channels_last", False), ("channels_last", True)) if not (bf16 and float32_only)]
+    child = lambda kind, **arguments: run_child(kind, limits, **arguments)  # noqa: E731
+    results: dict[str, Any] = {"isa": isa, "environment_limits": limits, "twin": child("twin_check")}
+    results["matmul_peak"] = {dtype: child("matmul", dtype=dtype) for dtype in dtypes}
+    results["conv_peak"] = {dtype: child("conv", dtype=dtype) for dtype in dtypes}
     training = []
     for batch, crop in SHAPES:
         shape = dict(batch=batch, crop=crop, steps=steps)
-        for precision in ("float32", "mixed_bfloat16"):
+        for precision in precisions:
             for xla in (False, True):
-                training.append(run_child("keras_training", precision=precision, xla=xla, feed="synthetic", data_root=data_root, **shape))
-        training.append(run_child("keras_training", precision="auto", xla=False, feed="gaussian", data_root=data_root, **shape) | {"default": True})
-        for layout, bf16 in (("nchw", False), ("channels_last", False), ("channels_last", True)):
-            training.append(run_child("torch_training", layout=layout, bf16=bf16, **shape))
+                training.append(child("keras_training", precision=precision, xla=xla, feed="synthetic", data_root=data_root, **shape))
+        training.append(child("keras_training", precision=default_precision, xla=False, feed="gaussian", data_root=data_root, **shape) | {"default": True})
+        training += [child("torch_training", layout=layout, bf16=bf16, **shape) for layout, bf16 in torch_settings]
     results["training"] = training
     results["default_precision"] = default_precision
     results["pipeline"] = [
-        run_child("pipeline", noise=noise, batch=batch, crop=crop, steps=steps * 2, data_root=data_root)
-        for batch, crop in SHAPES
-        for noise in ("gaussian", "text")
+        child("pipeline", noise=noise, batch=batch, crop=crop, steps=steps * 2, data_root=data_root) for batch, crop in SHAPES for noise in ("gaussian", "text")
     ]
     batch, crop = SHAPES[0]
+    profiled = dict(batch=batch, crop=crop, steps=PROFILE_STEPS, precision=default_precision)
     results["onednn_profile"] = {
-        framework: run_child("onednn_profile", {"ONEDNN_VERBOSE": "1"}, framework=framework, batch=batch, crop=crop, steps=PROFILE_STEPS)
+        framework: run_child("onednn_profile", {"ONEDNN_VERBOSE": "1", **limits}, framework=framework, torch_bf16=not float32_only, **profiled)
         for framework in ("keras", "torch")
     }
-    results["op_profile"] = run_child("op_profile", batch=batch, crop=crop, steps=PROFILE_STEPS)
+    results["op_profile"] = child("op_profile", **profiled)
     results["inference"] = [
-        *(run_child("keras_inference", precision=precision, repeats=steps) for precision in ("float32", "mixed_bfloat16")),
-        *(
-            run_child("torch_inference", layout=layout, bf16=bf16, repeats=steps)
-            for layout, bf16 in (("nchw", False), ("channels_last", False), ("channels_last", True))
-        ),
+        *(child("keras_inference", precision=precision, repeats=steps) for precision in precisions),
+        *(child("torch_inference", layout=layout, bf16=bf16, repeats=steps) for layout, bf16 in torch_settings),
     ]
     return results
 
@@ -411,9 +426,10 @@ def profile_report(profile: dict[str, Any]) -> list[str]:
         return share(framework, lambda row: row["primitive"] == "convolution" and row["problem"] == problem and row["propagation"] == propagation)
 
     batch, crop = SHAPES[0]
+    torch_best = "channels_last + bf16 autocast" if profile["torch"].get("torch_bf16", True) else "channels_last float32"
     lines = ["", f"## Where a training step's time goes (oneDNN verbose, batch {batch} × {crop}²)", "",
              f"oneDNN's own execution time per step (mean of {PROFILE_STEPS} steps after {WARMUP} warm-ups, `ONEDNN_VERBOSE=1`, "
-             "which slows both a little): the Keras default vs PyTorch channels_last + bf16 autocast. TensorFlow runs independent "
+             f"which slows both a little): the Keras default vs PyTorch {torch_best}. TensorFlow runs independent "
              "primitives concurrently, so its sum can exceed the step's wall time.", "",
              "| ms per step | Keras default | PyTorch best |", "|---|---|---|"]  # fmt: skip
     lines += [f"| {name} | {share('keras', select):.0f} | {share('torch', select):.0f} |" for name, select in PRIMITIVE_CLASSES.items()]
@@ -471,23 +487,30 @@ def write_report(results: dict[str, Any], steps: int, record: str = "throughput"
         "gpu": environment.get("gpus") or "none (no GPU was lent to this session)",
     }
     results["environment"] = environment
-    peaks = {dtype: results["matmul_peak"][dtype]["gflops"] for dtype in ("float32", "bfloat16")}
-    conv_peaks = {dtype: results["conv_peak"][dtype]["gflops"] for dtype in ("float32", "bfloat16")}
+    peaks = {dtype: row["gflops"] for dtype, row in results["matmul_peak"].items()}
+    conv_peaks = {dtype: row["gflops"] for dtype, row in results["conv_peak"].items()}
+    limits = results.get("environment_limits")
+    limited = (
+        f" Every process ran with {', '.join(f'`{k}={v}`' for k, v in limits.items())} and in float32 only: a float32-only "
+        f"({results['isa'].upper()}) CPU emulated on this one (bf16 rows left out)."
+        if limits
+        else ""
+    )
     gflop = results["twin"]["training_gflop_per_image"]
     lines = [
         "# Training and inference throughput: Keras 3 / TensorFlow vs a PyTorch twin",
         "",
         f"Machine: {results['machine']['cpu']}, {results['machine']['cores']} cores, flags {', '.join(flags)}; GPU: {results['machine']['gpu']}. "
         f"TensorFlow {environment['packages'].get('tensorflow') or environment['packages'].get('tensorflow-cpu')}, Keras {environment['packages'].get('keras')}, PyTorch {torch.__version__}. "
-        f"Each row is a fresh process, measured one after another in one run; {WARMUP} warm-up steps excluded, median of {steps} steps (min–max).",
+        f"Each row is a fresh process, measured one after another in one run; {WARMUP} warm-up steps excluded, median of {steps} steps (min–max).{limited}",
         "",
         f"Twin check: Keras {results['twin']['keras_parameters']:,} parameters, PyTorch {results['twin']['torch_parameters']:,}; "
         f"max |output difference| with the same weights {results['twin']['max_abs_output_difference']:.1e}. "
         f"Training cost: {gflop['256x256']:.1f} GFLOP per 256² image, {gflop['128x128']:.1f} per 128².",
         "",
-        f"Practical matmul peak (4096³, TensorFlow): float32 {peaks['float32']:.0f} GFLOP/s, bfloat16 {peaks['bfloat16']:.0f} GFLOP/s. "
-        f"The U-Net's busiest convolution alone (4 × 256² × 96 → 96, 3 × 3, forward): float32 {conv_peaks['float32']:.0f}, "
-        f"bfloat16 {conv_peaks['bfloat16']:.0f} GFLOP/s.",
+        f"Practical matmul peak (4096³, TensorFlow): {', '.join(f'{dtype} {gflops:.0f}' for dtype, gflops in peaks.items())} GFLOP/s. "
+        f"The U-Net's busiest convolution alone (4 × 256² × 96 → 96, 3 × 3, forward): "
+        f"{', '.join(f'{dtype} {gflops:.0f}' for dtype, gflops in conv_peaks.items())} GFLOP/s.",
     ]
     for batch, crop in SHAPES:
         rows = [row for row in results["training"] if (row["batch"], row["crop"]) == (batch, crop)]
@@ -540,13 +563,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10, help="timed steps per configuration")
     parser.add_argument("--data-root", default="data")
     parser.add_argument("--record", default="throughput", help="file name under benchmarks/results (one per kind of CPU)")
+    parser.add_argument("--isa", choices=sorted(ISA_LIMITS), default="native", help="avx2: limit oneDNN and MKL to AVX2, float32 only (a float32-only CPU)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         spec = json.loads(args.child)
         print(json.dumps(CHILD_FUNCTIONS[spec.pop("kind")](**spec)))
         return
-    write_report(measure(args.steps, args.data_root), args.steps, args.record)
+    write_report(measure(args.steps, args.data_root, args.isa), args.steps, args.record)
 
 
 if __name__ == "__main__":
