@@ -431,7 +431,7 @@ def profile_report(profile: dict[str, Any]) -> list[str]:
              f"oneDNN's own execution time per step (mean of {PROFILE_STEPS} steps after {WARMUP} warm-ups, `ONEDNN_VERBOSE=1`, "
              f"which slows both a little): the Keras default vs PyTorch {torch_best}. TensorFlow runs independent "
              "primitives concurrently, so its sum can exceed the step's wall time.", "",
-             "| ms per step | Keras default | PyTorch best |", "|---|---|---|"]  # fmt: skip
+             f"| ms per step | Keras default | PyTorch {torch_best} |", "|---|---|---|"]  # fmt: skip
     lines += [f"| {name} | {share('keras', select):.0f} | {share('torch', select):.0f} |" for name, select in PRIMITIVE_CLASSES.items()]
     lines.append(f"| step (wall, verbose on) | {profile['keras']['median_s'] * 1000:.0f} | {profile['torch']['median_s'] * 1000:.0f} |")
     weights = [row for row in profile["keras"]["primitives"] if row["primitive"] == "convolution" and row["propagation"] == "backward_weights"]
