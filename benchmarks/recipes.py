@@ -42,6 +42,7 @@ BASE = "cpu"
 VARIANTS = {  # name -> (what it changes, n2n train options on top of --preset cpu)
     "cpu": ("the preset: 12 × 96², lr 1e-3, cos² ramp-down over the last half, flips, gradient norm clipped to 1", []),
     "lr-3e-4": ("the paper's learning rate", ["--learning-rate", "3e-4"]),
+    "lr-5e-4": ("half the learning rate", ["--learning-rate", "5e-4"]),
     "lr-2e-3": ("twice the learning rate", ["--learning-rate", "2e-3"]),
     "rampdown-0.3": ("the paper's ramp-down over the last 30 %", ["--rampdown-fraction", "0.3"]),
     "rampdown-0.8": ("ramp-down over the last 80 %", ["--rampdown-fraction", "0.8"]),
