@@ -138,6 +138,7 @@ def report(name: str, runs: dict[str, dict], step_seconds: dict[str, float], noi
     minutes = sorted({run["plan"]["minutes"] for run in runs.values()})
     final = {v: float(run["metrics"][-1]["val_psnr"]) for v, run in runs.items() if run["metrics"]}
     base = final.get(BASE)
+    record_option = "" if name == f"recipes_{noise}" else f" --record {name}"
     lines = [
         f"# Training recipes at equal CPU time: {noise}, {' / '.join(map(str, minutes)) or '–'} minutes each",
         "",
@@ -145,7 +146,7 @@ def report(name: str, runs: dict[str, dict], step_seconds: dict[str, float], noi
         "options, trained for the same minutes' worth of steps at its own step time measured alone "
         f"({', '.join(f'{shape} {s:.3f} s/step' for shape, s in step_seconds.items())}); the learning-rate ramp-down spans those steps. "
         f"Score: Kodak (24 images) at the paper's test noise ({paper_test_noise(noise).spec}), fixed noise, at the last step; "
-        f"`python benchmarks/recipes.py --noise {noise} --minutes {' / '.join(map(str, minutes)) or 'M'} --variants {','.join(runs) or BASE}`.",
+        f"`python benchmarks/recipes.py --noise {noise} --minutes {' / '.join(map(str, minutes)) or 'M'} --variants {','.join(runs) or BASE}{record_option}`.",
         "",
         f"| variant | what it changes | steps | wall with validation (min) | Kodak PSNR (dB) | vs {BASE} | trained (commit) |",
         "|---|---|---|---|---|---|---|",

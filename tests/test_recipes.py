@@ -32,6 +32,7 @@ def test_the_record_tables_every_variant_against_the_preset(tmp_path) -> None:
     assert "| 6.50 (diverged: below the noisy input) | -24.00 |" in table and "30.50 (diverged" not in table
     assert json.loads((tmp_path / "recipes_test.json").read_text())["final_psnr"] == {"cpu": 30.5, "lr-2e-3": 30.25, "rampdown-0.3": 6.5}
     assert (tmp_path / "recipes_test.png").stat().st_size > 10_000
+    assert "--variants cpu,lr-2e-3,rampdown-0.3 --record recipes_test`" in table  # the command that writes this very record
 
 
 def test_a_finished_run_is_recorded_with_the_commit_that_started_it(tmp_path) -> None:
