@@ -34,7 +34,7 @@ from noise2noise_keras.plots import save_figure
 
 DATASETS = ("kodak", "bsds300")
 # The recorded config fields `n2n train` takes as options (beta_1/beta_2/epsilon are the preset's own; the
-# normalisation and alignment options apply to captures only). A field missing here shows up in same_recipe().
+# normalisation and alignment options apply to captures only). A field missing here shows up in recipe_differences().
 OPTIONS = {"loss": "--loss", "arch": "--arch", "epochs": "--epochs", "steps_per_epoch": "--steps", "batch_size": "--batch-size", "crop": "--crop",
            "learning_rate": "--learning-rate", "rampdown_fraction": "--rampdown-fraction", "anneal_fraction": "--anneal-fraction",
            "clip_norm": "--clip-norm", "augment": "--augment", "seed": "--seed", "val_dataset": "--val-dataset", "val_noise": "--val-noise",
