@@ -25,14 +25,13 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 from benchmark_results import RESULTS, trained_environment, write_results
-from reproduce import PAPER, n2n
+from reproduce import DATASETS, PAPER, n2n
 
 from noise2noise_keras.artifacts import load_denoiser, pretrained_names
 from noise2noise_keras.callbacks import learning_curve, read_metrics
 from noise2noise_keras.noise import paper_test_noise
 from noise2noise_keras.plots import save_figure
 
-DATASETS = ("kodak", "bsds300")
 # The recorded config fields `n2n train` takes as options (beta_1/beta_2/epsilon are the preset's own; the
 # normalisation and alignment options apply to captures only). A field missing here shows up in recipe_differences().
 OPTIONS = {"loss": "--loss", "arch": "--arch", "epochs": "--epochs", "steps_per_epoch": "--steps", "batch_size": "--batch-size", "crop": "--crop",
@@ -60,9 +59,9 @@ def recipe_differences(model_config: dict[str, Any], twin_config: dict[str, Any]
     return sorted(key for key in model_config.keys() | twin_config.keys() if key not in ALLOWED_DIFFERENCES and model_config.get(key) != twin_config.get(key))
 
 
-def train_twin(name: str, data_root: str, run_dir: Path) -> None:
-    """Train (or resume) NAME's twin in ``run_dir`` and score its best checkpoint on both test sets."""
-    config = load_denoiser(name).spec.record["train_config"]
+def train_twin(name: str, record: dict[str, Any], data_root: str, run_dir: Path) -> None:
+    """Train (or resume) the twin of NAME (its denoiser.json ``record``) in ``run_dir``; score its best checkpoint on both test sets."""
+    config = record["train_config"]
     n2n(*twin_arguments(config, data_root, run_dir))
     if differences := recipe_differences(config, json.loads((run_dir / "config.json").read_text())):
         raise SystemExit(f"{run_dir} was not trained like the shipped {name} ({', '.join(differences)} differ): move it away and run again.")
@@ -72,9 +71,8 @@ def train_twin(name: str, data_root: str, run_dir: Path) -> None:
                 "--data-root", data_root, "--out", str(run_dir / "twin-scores" / dataset))  # fmt: skip
 
 
-def describe(name: str, run_dir: Path) -> dict[str, Any]:
-    """The shipped model (from its denoiser.json) beside its finished twin (from its run directory)."""
-    record = load_denoiser(name).spec.record
+def describe(name: str, record: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+    """The shipped model (its denoiser.json ``record``) beside its finished twin (from its run directory)."""
     shipped = {e["dataset"]: e["psnr_denoised_mean"] for e in record["evaluations"]}
     twin = {d: json.loads((run_dir / "twin-scores" / d / "summary.json").read_text())["psnr_denoised_mean"] for d in DATASETS}
     paper_n2n, paper_n2c = PAPER.get((record["train_config"]["noise"], "noisy")), PAPER.get((record["train_config"]["noise"], "clean"))
@@ -144,14 +142,15 @@ def main() -> None:
     recorded = json.loads((RESULTS / "n2c_twins.json").read_text())["twins"] if (RESULTS / "n2c_twins.json").is_file() else []
     twins = {t["name"]: t for t in recorded}
     for name in names:
-        if twins.get(name, {}).get("model_summary") == load_denoiser(name).spec.record["training_summary"]:
+        record = load_denoiser(name).spec.record
+        if twins.get(name, {}).get("model_summary") == record["training_summary"]:
             print(f"{name}: its twin is recorded already", flush=True)
             continue  # a retrained model gets a new twin
         run_dir = args.runs_dir / f"twin-{name}"
         if not args.report:
-            train_twin(name, args.data_root, run_dir)
+            train_twin(name, record, args.data_root, run_dir)
         if all((run_dir / "twin-scores" / d / "summary.json").is_file() for d in DATASETS):
-            twins[name] = describe(name, run_dir)
+            twins[name] = describe(name, record, run_dir)
     report([twins[name] for name in sorted(twins)])
 
 
