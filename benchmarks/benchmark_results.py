@@ -24,9 +24,11 @@ def trained_environment(run_dir: Path) -> dict[str, Any]:
     """This machine's environment at the end of the training in ``run_dir``, stamped with the commit that started it.
 
     A benchmark that resumes a run across sessions may finish on a later
-    checkout; the record must name the code that trained it.
+    checkout, and on another machine; the record must name the code that
+    trained it and every CPU it trained on.
     """
     starts = json.loads((run_dir / "environment.json").read_text())["starts"]
     environment = collect_environment(trained=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     environment["git_commit"] = starts[0]["git_commit"]
+    environment["start_cpus"] = list(dict.fromkeys(start["cpu"] for start in starts))
     return environment

@@ -19,8 +19,11 @@ fixed σ=25 test noise (``n2n evaluate``'s scores) after every
 Writes benchmarks/results/quality_per_minute.{json,md,png} after every run.
 That record is also the resume state, kept across sessions (``runs/`` is
 not): its step times plan the runs, and a run it holds with the same plan is
-not trained again (``--remeasure`` measures afresh). An interrupted run
-resumes from its checkpoints in ``--work``.
+not trained again (``--remeasure`` measures afresh), wherever it runs: a
+run trained on a slower CPU trains the same steps, and the record names each
+run's CPUs. An interrupted run resumes from its checkpoints in ``--work``;
+for a run longer than a session, keep it outside the checkout
+(``--work /var/tmp/n2n-runs/quality_per_minute``).
 """
 
 from __future__ import annotations
@@ -40,7 +43,6 @@ from noise2noise_keras.callbacks import read_metrics
 from noise2noise_keras.config import PRESETS
 from noise2noise_keras.environment import collect_environment
 from noise2noise_keras.plots import save_figure
-from noise2noise_keras.precision import resolve_precision
 
 VALIDATION = ["--val-dataset", "kodak", "--val-images", "24", "--val-noise", "gaussian,25"]
 
@@ -88,12 +90,14 @@ def main() -> None:
     record_file = RESULTS / "quality_per_minute.json"
     record = json.loads(record_file.read_text()) if record_file.is_file() else {}
     measured = {} if args.remeasure else record.get("step_seconds", {})
+    measured_on = {} if args.remeasure else record.get("step_cpus", {})
     if missing := [p for p in presets if p not in measured and not args.report]:
         measured |= measure_step_seconds(missing)
+        measured_on |= dict.fromkeys(missing, collect_environment()["cpu"])
     finished = record.get("runs", {})
     chunk = math.gcd(*minutes)  # minutes per epoch: one validation each
     if args.report:
-        report(finished, measured, presets, minutes, chunk)
+        report(finished, measured, measured_on, presets, minutes, chunk)
         return
     for preset in presets:
         for run in plan(preset, minutes, chunk, measured[preset]):
@@ -103,10 +107,18 @@ def main() -> None:
             print(f"{run['name']}: {run['epochs']} × {run['steps']} steps", flush=True)
             metrics = train(run, preset, args.work, args.data_root)
             finished[run["name"]] = {"preset": preset, "plan": run, "metrics": metrics, "environment": trained_environment(args.work / run["name"])}
-            report(finished, measured, presets, minutes, chunk)
+            report(finished, measured, measured_on, presets, minutes, chunk)
 
 
-def report(runs: dict[str, dict], step_seconds: dict[str, float], presets: list[str], minutes: list[int], chunk: int) -> None:
+def step_times(step_seconds: dict[str, float], step_cpus: dict[str, str]) -> str:
+    """Each preset's measured step time, grouped by the CPU that measured it: 'quick 0.140 s/step, paper 0.307 s/step on CPU'."""
+    return "; ".join(
+        ", ".join(f"{preset} {seconds:.3f} s/step" for preset, seconds in step_seconds.items() if step_cpus[preset] == cpu) + f" on {cpu}"
+        for cpu in dict.fromkeys(step_cpus.values())
+    )
+
+
+def report(runs: dict[str, dict], step_seconds: dict[str, float], step_cpus: dict[str, str], presets: list[str], minutes: list[int], chunk: int) -> None:
     """Write the record (also the resume state: a later session trains only the runs missing from it) and its table and curve."""
     points, curves = [], {}
     for name, run in runs.items():
@@ -117,7 +129,8 @@ def report(runs: dict[str, dict], step_seconds: dict[str, float], presets: list[
             wall = sum(float(r["epoch_seconds"]) for r in metrics[: int(row["epoch"])])
             points.append({"preset": run["preset"], "run": name, "minutes": budget, "steps": int(row["epoch"]) * run["plan"]["steps"],
                            "kodak_psnr": float(row["val_psnr"]), "kodak_ssim": float(row["val_ssim"]), "wall_seconds_with_validation": wall,
-                           "trained": run["environment"]["trained"][:10], "commit": run["environment"]["git_commit"][:12]})  # fmt: skip
+                           "trained": run["environment"]["trained"][:10], "commit": run["environment"]["git_commit"][:12],
+                           "cpus": run["environment"]["start_cpus"]})  # fmt: skip
     points.sort(key=lambda p: (p["preset"], p["minutes"]))
     noisy = float(next(iter(runs.values()))["metrics"][-1]["val_psnr_noisy"])
     environment = collect_environment()
@@ -128,23 +141,32 @@ def report(runs: dict[str, dict], step_seconds: dict[str, float], presets: list[
     lines = [
         f"# Quality per CPU-minute: Kodak σ=25 after {', '.join(map(str, minutes))} minutes of Noise2Noise training",
         "",
-        f"{environment['cpu']}, {environment['cpu_count']} cores, precision {resolve_precision('auto')}; budgets are training-step time measured alone "
-        f"({', '.join(f'{p} {s:.3f} s/step' for p, s in step_seconds.items())}) and kept as step counts, so a run trained on another day "
-        f"(see its date) trains the same steps; validation time on top is in the wall column. "
+        f"Budgets are training-step time in the default precision, measured alone "
+        f"({step_times(step_seconds, step_cpus)}), and kept as step counts, so a run trained "
+        f"on another day or CPU (its date and CPU columns) trains the same steps; the wall column is that CPU's, validation included. "
         f"`paper`: its first steps at constant lr 3e-4 (one run, read at each budget); `quick`: one run per budget with its ramp-down. "
         f"Kodak 24 images, fixed test noise (noisy {noisy:.2f} dB).",
         "",
-        "| preset | minutes | steps | Kodak PSNR (dB) | SSIM | wall incl. validation (min) | trained (commit) |",
-        "|---|---|---|---|---|---|---|",
+        "| preset | minutes | steps | Kodak PSNR (dB) | SSIM | wall incl. validation (min) | trained (commit) | on |",
+        "|---|---|---|---|---|---|---|---|",
         *[
-            f"| {p['preset']} | {p['minutes']} | {p['steps']} | {p['kodak_psnr']:.2f} | {p['kodak_ssim']:.4f} | {p['wall_seconds_with_validation'] / 60:.1f} | {p['trained']} ({p['commit']}) |"
+            f"| {p['preset']} | {p['minutes']} | {p['steps']} | {p['kodak_psnr']:.2f} | {p['kodak_ssim']:.4f} | {p['wall_seconds_with_validation'] / 60:.1f} "
+            f"| {p['trained']} ({p['commit']}) | {' + '.join(p['cpus'])} |"
             for p in points
         ],
         *(["", f"**Not trained yet:** {', '.join(missing)} (re-run the command: recorded runs are kept)."] if missing else []),
     ]
     write_results(
         "quality_per_minute",
-        {"points": points, "curves": curves, "step_seconds": step_seconds, "noisy_psnr": noisy, "runs": runs, "environment": environment},
+        {
+            "points": points,
+            "curves": curves,
+            "step_seconds": step_seconds,
+            "step_cpus": step_cpus,
+            "noisy_psnr": noisy,
+            "runs": runs,
+            "environment": environment,
+        },
         lines,
     )
     figure, axis = plt.subplots(figsize=(6, 4), layout="constrained")
@@ -155,7 +177,11 @@ def report(runs: dict[str, dict], step_seconds: dict[str, float], presets: list[
         axis.plot(*zip(*curves["paper"]), ":", color="gray", label="paper preset, every validation")
     axis.axhline(noisy, color="gray", linestyle="--", label=f"noisy input {noisy:.2f}")
     axis.set_xticks(minutes)
-    axis.set(xlabel="training minutes on this CPU", ylabel="Kodak PSNR (dB)", title="Noise2Noise, Gaussian σ=25")
+    axis.set(
+        xlabel=f"training minutes (steps timed on {' / '.join(dict.fromkeys(step_cpus.values()))})",
+        ylabel="Kodak PSNR (dB)",
+        title="Noise2Noise, Gaussian σ=25",
+    )
     axis.legend(fontsize=8)
     save_figure(figure, RESULTS / "quality_per_minute.png")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from quality_per_minute import plan, recorded  # noqa: E402 (a benchmark script, importable once benchmarks/ is on the path)
+from quality_per_minute import plan, recorded, step_times  # noqa: E402 (a benchmark script, importable once benchmarks/ is on the path)
 
 
 def test_budgets_become_step_counts_with_one_validation_per_chunk() -> None:
@@ -26,3 +26,9 @@ def test_a_recorded_run_is_skipped_only_with_the_same_plan() -> None:
     assert recorded(quick[0], record["runs"]) and not recorded(quick[1], record["runs"])
     remeasured = plan("quick", [5, 20], 5, step_seconds=0.14)
     assert not recorded(remeasured[0], record["runs"])  # another step time means other step counts: trained again
+
+
+def test_the_record_names_the_cpu_that_timed_each_budget() -> None:
+    assert step_times({"quick": 0.14, "paper": 0.307}, {"quick": "Xeon", "paper": "Xeon"}) == "quick 0.140 s/step, paper 0.307 s/step on Xeon"
+    mixed = step_times({"quick": 0.334, "paper": 0.307}, {"quick": "EPYC", "paper": "Xeon"})  # paper's time kept, quick remeasured elsewhere
+    assert mixed == "quick 0.334 s/step on EPYC; paper 0.307 s/step on Xeon"

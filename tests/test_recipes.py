@@ -35,10 +35,12 @@ def test_the_record_tables_every_variant_against_the_preset(tmp_path) -> None:
     assert "--variants cpu,lr-2e-3,rampdown-0.3 --record recipes_test`" in table  # the command that writes this very record
 
 
-def test_a_finished_run_is_recorded_with_the_commit_that_started_it(tmp_path) -> None:
+def test_a_finished_run_is_recorded_with_the_commit_that_started_it_and_every_cpu(tmp_path) -> None:
     from benchmark_results import trained_environment
 
-    starts = [{"git_commit": "first0000000"}, {"git_commit": "resumed00000"}]  # resumed on a later checkout
+    starts = [{"git_commit": "first0000000", "cpu": "AMD EPYC"}, {"git_commit": "resumed00000", "cpu": "Intel(R) Xeon(R) Processor"},
+              {"git_commit": "resumed00000", "cpu": "AMD EPYC"}]  # resumed on a later checkout, on another machine, then back  # fmt: skip
     (tmp_path / "environment.json").write_text(json.dumps({"starts": starts}))
     environment = trained_environment(tmp_path)
     assert environment["git_commit"] == "first0000000" and environment["trained"].startswith("20") and "packages" in environment
+    assert environment["start_cpus"] == ["AMD EPYC", "Intel(R) Xeon(R) Processor"]
