@@ -23,3 +23,15 @@ def test_the_record_has_every_shipped_model_with_its_own_scores_and_the_referenc
     assert models["gaussian"]["paper"] == {"kodak": 32.48, "bsds300": 31.06} and models["gaussian"]["target"] == {"kodak": 32.1, "bsds300": 30.8}
     table = (tmp_path / "shipped_models.md").read_text()
     assert all(f"| `{name}` |" in table for name in models)
+
+
+def test_a_twin_gap_is_reported_only_for_the_model_it_was_trained_against(tmp_path):
+    impulse, text = (load_denoiser(name).spec.record["training_summary"] for name in ("impulse", "text"))
+    gap = {"kodak": -0.77, "bsds300": -0.68}
+    twins = [{"name": "impulse", "gap": gap, "model_summary": impulse},
+             {"name": "text", "gap": gap, "model_summary": {**text, "steps": text["steps"] // 3}}]  # a twin of an earlier, shorter text model  # fmt: skip
+    (tmp_path / "n2c_twins.json").write_text(json.dumps({"twins": twins}))
+    found = shipped_models.twin_gaps(tmp_path)
+    assert shipped_models.describe("impulse", found)["gap_to_n2c_twin"] == gap
+    assert shipped_models.describe("text", found)["gap_to_n2c_twin"] is None
+    assert shipped_models.twin_gaps(tmp_path / "nowhere") == {}
