@@ -42,6 +42,17 @@ OPTIONS = {"loss": "--loss", "arch": "--arch", "epochs": "--epochs", "steps_per_
 ALLOWED_DIFFERENCES = {"target", "data_root"}
 
 
+def recorded_twins(folder: Path = RESULTS) -> dict[str, dict[str, Any]]:
+    """The twins in FOLDER/n2c_twins.json by model name (none before the first twin finished)."""
+    path = folder / "n2c_twins.json"
+    return {twin["name"]: twin for twin in json.loads(path.read_text())["twins"]} if path.is_file() else {}
+
+
+def is_twin_of(twin: dict[str, Any] | None, record: dict[str, Any]) -> bool:
+    """Whether TWIN was trained against the model whose denoiser.json is RECORD: a retrained model needs a new twin."""
+    return twin is not None and twin["model_summary"] == record["training_summary"]
+
+
 def twin_arguments(config: dict[str, Any], data_root: str, run_dir: Path) -> list[str]:
     """``n2n train`` arguments that repeat the recorded ``config`` with clean targets."""
     arguments = ["train", config["noise"], config["dataset"], "--preset", config["preset"], "--target", "clean"]
@@ -139,13 +150,12 @@ def main() -> None:
     names = args.models.split(",")
     if unknown := [name for name in names if name not in pretrained_names()]:
         parser.error(f"no shipped model {unknown[0]!r}: choose from {', '.join(pretrained_names())}")
-    recorded = json.loads((RESULTS / "n2c_twins.json").read_text())["twins"] if (RESULTS / "n2c_twins.json").is_file() else []
-    twins = {t["name"]: t for t in recorded}
+    twins = recorded_twins()
     for name in names:
         record = load_denoiser(name).spec.record
-        if twins.get(name, {}).get("model_summary") == record["training_summary"]:
+        if is_twin_of(twins.get(name), record):
             print(f"{name}: its twin is recorded already", flush=True)
-            continue  # a retrained model gets a new twin
+            continue
         run_dir = args.runs_dir / f"twin-{name}"
         if not args.report:
             train_twin(name, record, args.data_root, run_dir)

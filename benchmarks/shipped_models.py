@@ -16,33 +16,25 @@ the curve.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
 from benchmark_results import RESULTS, write_results
-from reproduce import PAPER
+from n2c_twins import is_twin_of, recorded_twins
+from reproduce import DATASETS, PAPER
 
 from noise2noise_keras.artifacts import load_denoiser, pretrained_names
 from noise2noise_keras.plots import save_figure
 
 OFFICIAL = {"gaussian": (32.39, 31.02), "poisson": (31.66, 30.26)}  # the official code's U-Net, Kodak / BSD300 (its README)
 TARGETS = {"gaussian": (32.1, 30.8), "poisson": (31.2, 29.9), "bernoulli": (32.9, 30.9)}  # issue #23: within 0.3 dB of the lower reference
-DATASETS = ("kodak", "bsds300")
 
 
-def twin_gaps(folder: Path = RESULTS) -> dict[str, tuple[dict[str, float], dict[str, Any]]]:
-    """Each Noise2Clean twin's gap (N2N − N2C per dataset) by model name, with the training summary of the model it was trained against."""
-    path = folder / "n2c_twins.json"
-    twins = json.loads(path.read_text())["twins"] if path.is_file() else []
-    return {twin["name"]: (twin["gap"], twin["model_summary"]) for twin in twins}
-
-
-def describe(name: str, twins: dict[str, tuple[dict[str, float], dict[str, Any]]]) -> dict[str, Any]:
-    """One shipped model's scores, references, target, twin gap and training, from its denoiser.json."""
+def describe(name: str, twins: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One shipped model's scores, references, target, twin gap and training, from its denoiser.json (TWINS: n2c_twins' record)."""
     record = load_denoiser(name).spec.record
-    gap, twin_of = twins.get(name, (None, None))
+    twin = twins.get(name)
     scores = {e["dataset"]: e for e in record["evaluations"]}
     paper = PAPER.get((name, "noisy"))
     start = record["training_environment"][0] if record.get("training_environment") else None  # older exports lack it
@@ -54,7 +46,7 @@ def describe(name: str, twins: dict[str, tuple[dict[str, float], dict[str, Any]]
         "paper": dict(zip(DATASETS, paper)) if paper else None,
         "official": dict(zip(DATASETS, OFFICIAL[name])) if name in OFFICIAL else None,
         "target": dict(zip(DATASETS, TARGETS[name])) if name in TARGETS else None,
-        "gap_to_n2c_twin": gap if twin_of == record["training_summary"] else None,  # a twin of an earlier model says nothing of this one
+        "gap_to_n2c_twin": twin["gap"] if is_twin_of(twin, record) else None,  # a twin of an earlier model says nothing of this one
         "preset": record["train_config"]["preset"],
         "steps": record["training_summary"]["steps"],
         "train_hours": record["training_summary"]["train_seconds_total"] / 3600,
@@ -102,7 +94,7 @@ def plot_curves(models: list[dict[str, Any]], path: Path) -> list[str]:
 
 
 def main(folder: Path = RESULTS) -> None:
-    twins = twin_gaps()
+    twins = recorded_twins()
     models = [describe(name, twins) for name in pretrained_names()]
     curves = plot_curves(models, folder / "shipped_models.png")
     older = [m["name"] for m in models if not m["curve"]]

@@ -8,7 +8,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-import shipped_models  # noqa: E402 (a benchmark script, importable once benchmarks/ is on the path)
+import n2c_twins  # noqa: E402 (benchmark scripts, importable once benchmarks/ is on the path)
+import shipped_models  # noqa: E402
 
 from noise2noise_keras.artifacts import load_denoiser, pretrained_names  # noqa: E402
 
@@ -31,7 +32,7 @@ def test_a_twin_gap_is_reported_only_for_the_model_it_was_trained_against(tmp_pa
     twins = [{"name": "impulse", "gap": gap, "model_summary": impulse},
              {"name": "text", "gap": gap, "model_summary": {**text, "steps": text["steps"] // 3}}]  # a twin of an earlier, shorter text model  # fmt: skip
     (tmp_path / "n2c_twins.json").write_text(json.dumps({"twins": twins}))
-    found = shipped_models.twin_gaps(tmp_path)
+    found = n2c_twins.recorded_twins(tmp_path)
     assert shipped_models.describe("impulse", found)["gap_to_n2c_twin"] == gap
     assert shipped_models.describe("text", found)["gap_to_n2c_twin"] is None
-    assert shipped_models.twin_gaps(tmp_path / "nowhere") == {}
+    assert n2c_twins.recorded_twins(tmp_path / "nowhere") == {}
