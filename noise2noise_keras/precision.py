@@ -4,9 +4,10 @@
 native bf16 instructions (AVX512-BF16 / AMX), where it roughly halves the step
 time, and ``float32`` elsewhere, including bf16 CPUs where TensorFlow's oneDNN
 kernels are switched off (``TF_ENABLE_ONEDNN_OPTS=0``): without them bf16 is
-emulated and slower than float32. That setting is also how a bf16 machine
-runs what an AVX2-only CPU runs. The U-Net's output layer always computes in
-float32, so losses and metrics stay float32.
+emulated and slower than float32, and bf16 CPUs where oneDNN is limited below
+its bf16 kernels (``ONEDNN_MAX_CPU_ISA=AVX2``, say), which is how a bf16
+machine runs what an AVX2-only CPU runs. The U-Net's output layer always
+computes in float32, so losses and metrics stay float32.
 """
 
 from __future__ import annotations
@@ -33,16 +34,24 @@ def cpu_flags() -> set[str]:
     return set()
 
 
+# oneDNN's ISA limits (ONEDNN_MAX_CPU_ISA) that stop short of its native bf16 kernels (AVX512_CORE_BF16 and up).
+ISAS_WITHOUT_BF16 = {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI"}
+
+
+def native_bf16() -> bool:
+    """Whether TensorFlow's CPU kernels run bf16 natively here: the CPU has it and oneDNN is on and allowed to use it."""
+    onednn_off = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip().lower() in ("0", "false")
+    isa_limit = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"}) and not onednn_off and isa_limit not in ISAS_WITHOUT_BF16
+
+
 def resolve_precision(requested: str) -> str:
     """Turn ``auto`` into a concrete Keras dtype policy name for this machine."""
     if requested != "auto":
         return requested
     if tf.config.list_physical_devices("GPU"):
         return "mixed_float16"
-    onednn_off = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip().lower() in ("0", "false")
-    if cpu_flags() & {"avx512_bf16", "amx_bf16"} and not onednn_off:
-        return "mixed_bfloat16"
-    return "float32"
+    return "mixed_bfloat16" if native_bf16() else "float32"
 
 
 def apply_precision(policy: str) -> None:

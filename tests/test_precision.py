@@ -1,4 +1,4 @@
-"""``--precision auto``: bf16 only where the CPU has it and TensorFlow's oneDNN kernels run it."""
+"""``--precision auto``: bf16 only where the CPU has it and TensorFlow's oneDNN kernels run it natively."""
 
 import numpy as np
 import pytest
@@ -7,22 +7,27 @@ from noise2noise_keras import precision
 
 
 @pytest.mark.parametrize(
-    "flags,onednn,expected",
+    "flags,onednn,isa_limit,expected",
     [
-        ({"avx2", "avx512_bf16"}, None, "mixed_bfloat16"),
-        ({"avx2", "amx_bf16"}, "1", "mixed_bfloat16"),
-        ({"avx2"}, None, "float32"),
-        ({"avx2", "avx512_bf16"}, "0", "float32"),
-        ({"avx2", "amx_bf16"}, "false", "float32"),
+        ({"avx2", "avx512_bf16"}, None, None, "mixed_bfloat16"),
+        ({"avx2", "amx_bf16"}, "1", None, "mixed_bfloat16"),
+        ({"avx2"}, None, None, "float32"),
+        ({"avx2", "avx512_bf16"}, "0", None, "float32"),
+        ({"avx2", "amx_bf16"}, "false", None, "float32"),
+        ({"avx2", "avx512_bf16"}, None, "AVX2", "float32"),
+        ({"avx2", "amx_bf16"}, None, "avx512_core_vnni", "float32"),
+        ({"avx2", "amx_bf16"}, None, "AVX512_CORE_BF16", "mixed_bfloat16"),
+        ({"avx2", "amx_bf16"}, None, "ALL", "mixed_bfloat16"),
     ],
 )
-def test_auto_picks_bf16_only_with_native_bf16_and_onednn(monkeypatch, flags, onednn, expected):
+def test_auto_picks_bf16_only_with_native_bf16_and_onednn(monkeypatch, flags, onednn, isa_limit, expected):
     monkeypatch.setattr(precision, "cpu_flags", lambda: flags)  # stands in for /proc/cpuinfo of another CPU kind
     monkeypatch.setattr(precision.tf.config, "list_physical_devices", lambda kind: [])  # no GPU here anyway; said for clarity
-    if onednn is None:
-        monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
-    else:
-        monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", onednn)
+    for variable, value in (("TF_ENABLE_ONEDNN_OPTS", onednn), ("ONEDNN_MAX_CPU_ISA", isa_limit)):
+        if value is None:
+            monkeypatch.delenv(variable, raising=False)
+        else:
+            monkeypatch.setenv(variable, value)
     assert precision.resolve_precision("auto") == expected
     assert precision.resolve_precision("float32") == "float32"
 
@@ -32,6 +37,7 @@ def test_denoising_picks_bf16_only_on_bf16_cpus(monkeypatch, flags, gpu, expecte
     monkeypatch.setattr(precision, "cpu_flags", lambda: flags)
     monkeypatch.setattr(precision.tf.config, "list_physical_devices", lambda kind: ["a GPU"] if gpu else [])  # stands in for a GPU
     monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     assert precision.inference_precision("auto") == expected
     assert precision.inference_precision("float32") == "float32"
 
