@@ -17,7 +17,10 @@ from noise2noise_keras.precision import cpu_flags  # noqa: E402
 
 
 def convolution_kernels(isa: str) -> set[str]:
-    profile = run_child("onednn_profile", {"ONEDNN_VERBOSE": "1", **ISA_LIMITS[isa]}, framework="keras", batch=1, crop=32, steps=1, precision="float32")
+    # oneDNN on (TensorFlow's default only on CPUs with AVX-512 VNNI/BF16 or AMX), so that the check runs on an
+    # AVX2-only CPU and under TF_ENABLE_ONEDNN_OPTS=0 too: without it TensorFlow's convolutions are Eigen's, not oneDNN's.
+    environment = {"ONEDNN_VERBOSE": "1", "TF_ENABLE_ONEDNN_OPTS": "1", **ISA_LIMITS[isa]}
+    profile = run_child("onednn_profile", environment, framework="keras", batch=1, crop=32, steps=1, precision="float32")
     return {row["implementation"] for row in profile["primitives"] if row["primitive"] == "convolution"}
 
 
