@@ -22,6 +22,7 @@ policy, XLA setting and peak RSS), one after another in this one run:
 oneDNN and MKL limited to AVX2 (``ONEDNN_MAX_CPU_ISA``, ``MKL_ENABLE_INSTRUCTIONS``)
 and only float32 rows are measured, the default being what ``--precision auto``
 picks there (float32); the oneDNN profile then sets it beside PyTorch channels_last float32.
+TensorFlow's own default on a real AVX2-only CPU is Eigen's kernels, not oneDNN's (docs/performance.md).
 
 Warm-up steps are excluded; step times are medians over the timed steps, with
 min-max. Training efficiency = model FLOPs (2 x multiply-adds of every

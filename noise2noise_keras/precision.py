@@ -5,9 +5,9 @@ native bf16 instructions (AVX512-BF16 / AMX), where it roughly halves the step
 time, and ``float32`` elsewhere, including bf16 CPUs where TensorFlow's oneDNN
 kernels are switched off (``TF_ENABLE_ONEDNN_OPTS=0``): without them bf16 is
 emulated and slower than float32, and bf16 CPUs where oneDNN is limited below
-its bf16 kernels (``ONEDNN_MAX_CPU_ISA=AVX2``, say), which is how a bf16
-machine runs what an AVX2-only CPU runs. The U-Net's output layer always
-computes in float32, so losses and metrics stay float32.
+its bf16 kernels (``ONEDNN_MAX_CPU_ISA=AVX2``, say), where it cannot create a
+bf16 convolution at all. The U-Net's output layer always computes in float32,
+so losses and metrics stay float32.
 """
 
 from __future__ import annotations
