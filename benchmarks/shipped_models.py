@@ -11,7 +11,8 @@ the paper's convention, the paper's and the official code's, the target
 at, the gap to the model's Noise2Clean twin (``benchmarks/n2c_twins.py``'s
 record, if it holds a twin of this very model), how long it trained on which
 CPU, and its validation PSNR against training hours where the export recorded
-the curve.
+the curve. A model trained in stages (``--init-from``) counts every stage's
+steps and hours, and its curve runs through all of them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from reproduce import DATASETS, PAPER
 
 from noise2noise_keras.artifacts import load_denoiser, pretrained_names
 from noise2noise_keras.plots import save_figure
+from noise2noise_keras.warm_start import stages
 
 OFFICIAL = {"gaussian": (32.39, 31.02), "poisson": (31.66, 30.26)}  # the official code's U-Net, Kodak / BSD300 (its README)
 TARGETS = {"gaussian": (32.1, 30.8), "poisson": (31.2, 29.9), "bernoulli": (32.9, 30.9)}  # issue #23: within 0.3 dB of the lower reference
@@ -34,6 +36,7 @@ TARGETS = {"gaussian": (32.1, 30.8), "poisson": (31.2, 29.9), "bernoulli": (32.9
 def describe(name: str, twins: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """One shipped model's scores, references, target, twin gap and training, from its denoiser.json (TWINS: n2c_twins' record)."""
     record = load_denoiser(name).spec.record
+    chain = stages(record)
     twin = twins.get(name)
     scores = {e["dataset"]: e for e in record["evaluations"]}
     paper = PAPER.get((name, "noisy"))
@@ -48,12 +51,25 @@ def describe(name: str, twins: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "target": dict(zip(DATASETS, TARGETS[name])) if name in TARGETS else None,
         "gap_to_n2c_twin": twin["gap"] if is_twin_of(twin, record) else None,  # a twin of an earlier model says nothing of this one
         "preset": record["train_config"]["preset"],
-        "steps": record["training_summary"]["steps"],
-        "train_hours": record["training_summary"]["train_seconds_total"] / 3600,
+        "steps": sum(stage["training_summary"]["steps"] for stage in chain),
+        "train_hours": sum(stage["training_summary"]["train_seconds_total"] for stage in chain) / 3600,
+        "stages": len(chain),
         "cpu": f"{start['cpu_count']}-core {start['cpu']}" if start else "2 CPU cores (machine not recorded)",
         "precision": record["training_summary"]["precision"],
-        "curve": record.get("learning_curve"),
+        "curve": joined_curve(chain),
     }
+
+
+def joined_curve(chain: list[dict[str, Any]]) -> dict[str, list[float]] | None:
+    """Validation PSNR against training seconds through every stage (each stage's clock continues the last's); None if a stage lacks its curve."""
+    if not all(stage.get("learning_curve") for stage in chain):
+        return None
+    seconds, psnr = [], []
+    for stage in chain:
+        offset = seconds[-1] if seconds else 0.0
+        seconds += [offset + s for s in stage["learning_curve"]["train_seconds"]]
+        psnr += stage["learning_curve"]["val_psnr"]
+    return {"train_seconds": seconds, "val_psnr": psnr}
 
 
 def table(models: list[dict[str, Any]]) -> list[str]:
@@ -71,7 +87,8 @@ def table(models: list[dict[str, Any]]) -> list[str]:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for m in models:
-        trained = f"`{m['preset']}`, {m['steps']} steps, {m['train_hours']:.1f} h on {m['cpu']} ({m['precision']})"
+        staged = f" in {m['stages']} stages" if m["stages"] > 1 else ""
+        trained = f"`{m['preset']}`, {m['steps']} steps{staged}, {m['train_hours']:.1f} h on {m['cpu']} ({m['precision']})"
         lines.append(
             f"| `{m['name']}` | {m['test_noise']} | {pair(m['denoised'])} | {pair(m['noisy'])} | {pair(m['paper'])} | {pair(m['official'])} | {pair(m['target'])} | {verdict(m)} | {trained} |"
         )

@@ -25,6 +25,7 @@ from noise2noise_keras.exports import FORMATS, export_format
 from noise2noise_keras.inference import load_model
 from noise2noise_keras.models import ARCHITECTURES
 from noise2noise_keras.normalization import DTYPE_RANGE
+from noise2noise_keras.warm_start import earlier_stages
 
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 CHECKPOINTS = ("best", "last")
@@ -157,6 +158,9 @@ def export_model(run_dir: str | Path, out_dir: str | Path, checkpoint: str = "be
         learning_curve=learning_curve(read_metrics(run_dir / "metrics.csv")),
         training_environment=json.loads(environment_path.read_text())["starts"] if environment_path.is_file() else None,
     )
+    initialized_from = earlier_stages(run_dir)
+    if initialized_from:
+        spec = spec.with_record(initialized_from=initialized_from)
     with atomic_folder(out_dir) as staging:
         written = [export_format(trained.model, staging, name, spec.to_dict()) for name in formats]
         spec = spec.with_record(other_formats={path.name: EXPORTED_IO[name] for name, path in zip(formats, written) if path is not None})

@@ -74,6 +74,11 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None, help="random flips and 90-degree rotations")
     parser.add_argument("--seed", type=int)
+    parser.add_argument(
+        "--init-from",
+        metavar="MODEL",
+        help="start from this model's weights (a shipped name, an exported folder or a run directory) with a fresh optimizer: a long recipe trained in stages",
+    )
     parser.add_argument("--val-dataset", help="dataset whose test split validates (default: the training dataset)")
     parser.add_argument("--val-noise", help="validation noise spec (default: the paper's test noise)")
     parser.add_argument("--val-images", type=int, help="number of validation images")

@@ -58,6 +58,7 @@ class TrainConfig:
     normalize: str = "percentile"  # own captures (noise 'pairs') only: see datasets.pairs.fit_normalization
     alignment_check: bool = True  # own captures only: refuse pairs that look shifted
     minutes: float = 0.0  # a training time budget: epochs are set from a timing of this machine (0: off; see budget.py)
+    init_from: str = ""  # a model (shipped name, folder, run directory) whose weights this run starts from: training in stages (warm_start.py)
     # synthetic noise on clean photos; "pairs": the user's own capture pairs (noise "pairs"); "single": single noisy images (noise "single")
     data_source: str = "synthetic"
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import json
 import logging
 import time
@@ -30,10 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from noise2noise_keras.artifacts import CHECKPOINTS, legacy_checkpoint
+from noise2noise_keras.artifacts import CHECKPOINTS, find_denoiser, legacy_checkpoint
 from noise2noise_keras.atomic import cannot_write, storage_error, write_json
 from noise2noise_keras.budget import budgeted, same_run, time_this_machine
 from noise2noise_keras.callbacks import AnnealGamma, DenoiserCheckpoint, EpochCSVLogger, PairValidation, SingleValidation, Validation, read_metrics
@@ -53,7 +51,8 @@ from noise2noise_keras.normalization import Normalization
 from noise2noise_keras.objective import build_training_model
 from noise2noise_keras.precision import apply_precision, resolve_precision
 from noise2noise_keras.preemption import StopRequest
-from noise2noise_keras.resume import TrainingState, clear_state, restore
+from noise2noise_keras.resume import Position, TrainingState, clear_state, read_position, restore
+from noise2noise_keras.warm_start import check_initial, start_from, weights_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +128,10 @@ def _train(config: TrainConfig, run_dir: Path, verbose: int | str, strategy: str
     if config.batch_size % replicas:
         raise UserError(f"--batch-size {config.batch_size} is the global batch and must be divisible by the {replicas} replicas.")
     data, validation, monitor, spec = load_training_data(config, run_dir)  # every data problem surfaces before anything is written
+    starting = read_position(run_dir) == Position()
+    initial = find_denoiser(config.init_from) if config.init_from and starting else None  # a missing or unfit model too
+    if initial:
+        check_initial(initial, config, data.channels)
     precision = resolve_precision(config.precision)
     apply_precision(precision)
     timing = None
@@ -168,6 +171,9 @@ def _train(config: TrainConfig, run_dir: Path, verbose: int | str, strategy: str
     with distribution.scope():
         position = restore(model, run_dir, config.steps_per_epoch)
     epoch, step = position.epoch, position.step
+    if initial:
+        start_from(getattr(model, "network", model), initial, config, run_dir, write=chief)
+        log.info("starting from the weights of %s", config.init_from)
     if epoch or step:
         log.info("resuming %s at epoch %d of %d, step %d", run_dir, epoch + 1, config.epochs, step)
     started = time.perf_counter()
@@ -300,14 +306,6 @@ def write_summary(run_dir: Path, config: TrainConfig, precision: str, devices: s
 def higher_is_better(monitor: str) -> bool:
     """PSNRs rank up, losses down."""
     return not monitor.endswith("loss")
-
-
-def weights_fingerprint(model: keras.Model) -> str:
-    """SHA-256 of all weights: equal on every worker of a correctly synchronised group."""
-    digest = hashlib.sha256()
-    for weight in model.get_weights():
-        digest.update(np.ascontiguousarray(weight).tobytes())
-    return digest.hexdigest()
 
 
 def _finite(value: float) -> bool:

@@ -12,6 +12,7 @@ import n2c_twins  # noqa: E402 (benchmark scripts, importable once benchmarks/ i
 import shipped_models  # noqa: E402
 
 from noise2noise_keras.artifacts import load_denoiser, pretrained_names  # noqa: E402
+from noise2noise_keras.warm_start import stages  # noqa: E402
 
 
 def test_the_record_has_every_shipped_model_with_its_own_scores_and_the_references(tmp_path):
@@ -36,3 +37,12 @@ def test_a_twin_gap_is_reported_only_for_the_model_it_was_trained_against(tmp_pa
     assert shipped_models.describe("impulse", found)["gap_to_n2c_twin"] == gap
     assert shipped_models.describe("text", found)["gap_to_n2c_twin"] is None
     assert n2c_twins.recorded_twins(tmp_path / "nowhere") == {}
+
+
+def test_a_model_trained_in_stages_counts_every_stage_and_its_curve_runs_through_them():
+    first = {"training_summary": {"steps": 100, "train_seconds_total": 50.0}, "learning_curve": {"train_seconds": [20.0, 40.0], "val_psnr": [28.0, 30.0]}}
+    second = {**first, "initialized_from": {"init_from": "gaussian", "record": first}}
+    chain = stages(second)
+    assert chain == [first, second]
+    assert shipped_models.joined_curve(chain) == {"train_seconds": [20.0, 40.0, 60.0, 80.0], "val_psnr": [28.0, 30.0, 28.0, 30.0]}
+    assert shipped_models.joined_curve([{"learning_curve": None}, first]) is None  # an earlier stage exported before curves were kept
