@@ -6,7 +6,11 @@ time, and ``float32`` elsewhere, including bf16 CPUs where TensorFlow's oneDNN
 kernels are switched off (``TF_ENABLE_ONEDNN_OPTS=0``): without them bf16 is
 emulated and slower than float32, and bf16 CPUs where oneDNN is limited below
 its bf16 kernels (``ONEDNN_MAX_CPU_ISA=AVX2``, say), where it cannot create a
-bf16 convolution at all. The U-Net's output layer always computes in float32,
+bf16 convolution at all. An explicit ``mixed_bfloat16`` is refused, in one
+sentence, where oneDNN is on but cannot create bf16 convolutions (below
+AVX-512: an AVX2 laptop with AVX-VNNI, where TensorFlow turns oneDNN on by
+default, or a limit such as ``ONEDNN_MAX_CPU_ISA=AVX2``); it would fail deep in
+the first training step. The U-Net's output layer always computes in float32,
 so losses and metrics stay float32.
 """
 
@@ -18,6 +22,8 @@ from pathlib import Path
 
 import keras
 import tensorflow as tf
+
+from noise2noise_keras.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -34,19 +40,42 @@ def cpu_flags() -> set[str]:
     return set()
 
 
-# oneDNN's ISA limits (ONEDNN_MAX_CPU_ISA) that stop short of its native bf16 kernels (AVX512_CORE_BF16 and up).
-ISAS_WITHOUT_BF16 = {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI"}
+# oneDNN's ISA limits (ONEDNN_MAX_CPU_ISA) below AVX-512, where it creates no bf16 convolution at all (measured: AVX2,
+# AVX2_VNNI), and those that stop short of its native bf16 kernels (AVX512_CORE_BF16 and up), where it emulates bf16.
+ISAS_BELOW_AVX512 = {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2"}
+ISAS_WITHOUT_BF16 = ISAS_BELOW_AVX512 | {"AVX512_CORE", "AVX512_CORE_VNNI"}
+# TensorFlow turns oneDNN on by default only on CPUs with one of these (else it runs its Eigen kernels).
+ONEDNN_BY_DEFAULT = {"avx512_vnni", "avx512_bf16", "amx_bf16", "avx_vnni"}
+AVX512_CORE = {"avx512f", "avx512bw", "avx512vl", "avx512dq"}
+
+
+def onednn_on() -> bool:
+    """Whether TensorFlow runs its oneDNN kernels here: as TF_ENABLE_ONEDNN_OPTS says, else by this CPU's features."""
+    setting = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip().lower()
+    return setting in ("1", "true") if setting else bool(cpu_flags() & ONEDNN_BY_DEFAULT)
+
+
+def onednn_isa_limit() -> str:
+    return os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
 
 
 def native_bf16() -> bool:
     """Whether TensorFlow's CPU kernels run bf16 natively here: the CPU has it and oneDNN is on and allowed to use it."""
-    onednn_off = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip().lower() in ("0", "false")
-    isa_limit = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
-    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"}) and not onednn_off and isa_limit not in ISAS_WITHOUT_BF16
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"}) and onednn_on() and onednn_isa_limit() not in ISAS_WITHOUT_BF16
+
+
+def bf16_convolutions() -> bool:
+    """Whether a bf16 convolution can run here at all: Eigen's kernels (oneDNN off) always can, slowly; oneDNN only from AVX-512 up."""
+    return not onednn_on() or (cpu_flags() >= AVX512_CORE and onednn_isa_limit() not in ISAS_BELOW_AVX512)
 
 
 def resolve_precision(requested: str) -> str:
-    """Turn ``auto`` into a concrete Keras dtype policy name for this machine."""
+    """Turn ``auto`` into a concrete Keras dtype policy name for this machine; refuse bf16 where no bf16 convolution can run."""
+    if requested == "mixed_bfloat16" and not tf.config.list_physical_devices("GPU") and not bf16_convolutions():
+        raise UserError(
+            "--precision mixed_bfloat16 cannot run here: TensorFlow's oneDNN kernels are on but this CPU (or ONEDNN_MAX_CPU_ISA) is below AVX-512, "
+            "where oneDNN has no bf16 convolution; pass --precision auto (float32 here), or set TF_ENABLE_ONEDNN_OPTS=0 for slow, emulated bf16."
+        )
     if requested != "auto":
         return requested
     if tf.config.list_physical_devices("GPU"):
@@ -67,5 +96,5 @@ def inference_precision(requested: str) -> str:
     0.001 dB of float32 on Kodak (0.013 dB on the worst image) at twice the speed.
     """
     if requested != "auto":
-        return requested
+        return resolve_precision(requested)
     return "mixed_bfloat16" if resolve_precision("auto") == "mixed_bfloat16" else "float32"
