@@ -7,6 +7,9 @@
 # (training config, summary, evaluations, environment; weights only) into the package.
 # The run directory lives outside the checkout, in $N2N_RUNS_DIR (default /var/tmp/n2n-runs): rerunning the
 # same command resumes an unfinished run exactly where it stopped; if that folder is gone, training restarts.
+# Where run directories do not outlive a job, train in stages instead: each stage starts from the last one's export,
+#   e.g. bash jobs/make_pretrained.sh gaussian gaussian --epochs 50 --init-from gaussian --learning-rate 5e-4
+# (the export records every stage; docs/shipped-models.md).
 #SBATCH --job-name=n2n-pretrained
 #SBATCH --cpus-per-task=8 --mem=16G --time=08:00:00
 #SBATCH --signal=B:USR1@120 --requeue --open-mode=append
