@@ -101,7 +101,8 @@ def plot_curves(models: list[dict[str, Any]], path: Path) -> list[str]:
     figure, axes = plt.subplots(figsize=(7, 4.5))
     for m in drawn:
         hours = [s / 3600 for s in m["curve"]["train_seconds"]]
-        axes.plot(hours, m["curve"]["val_psnr"], label=f"{m['name']} (val at {m['test_noise']})")
+        staged = f", {m['stages']} stages" if m["stages"] > 1 else ""
+        axes.plot(hours, m["curve"]["val_psnr"], label=f"{m['name']} (val at {m['test_noise']}{staged})")
     axes.set(xlabel="training time (hours, validation included)", ylabel="validation PSNR (dB, 4 BSDS300 test images)", title="Shipped models' learning curves")
     axes.grid(alpha=0.3)
     if drawn:
