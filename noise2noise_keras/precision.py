@@ -56,6 +56,7 @@ def onednn_on() -> bool:
 
 
 def onednn_isa_limit() -> str:
+    """The instruction-set limit set for oneDNN (ONEDNN_MAX_CPU_ISA), upper-case; empty when none is set."""
     return os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
 
 
