@@ -18,6 +18,7 @@ paper's gap, and both learning curves.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -29,6 +30,7 @@ from reproduce import DATASETS, PAPER, n2n
 
 from noise2noise_keras.artifacts import load_denoiser, pretrained_names
 from noise2noise_keras.callbacks import learning_curve, read_metrics
+from noise2noise_keras.config import TrainConfig
 from noise2noise_keras.noise import paper_test_noise
 from noise2noise_keras.plots import save_figure
 
@@ -40,6 +42,7 @@ OPTIONS = {"loss": "--loss", "arch": "--arch", "epochs": "--epochs", "steps_per_
            "val_images": "--val-images", "precision": "--precision"}  # fmt: skip
 # What may differ between a model's config and its twin's: the point of the twin, and where this machine keeps the data.
 ALLOWED_DIFFERENCES = {"target", "data_root"}
+DEFAULTS = {field.name: field.default for field in dataclasses.fields(TrainConfig)}
 
 
 def recorded_twins(folder: Path = RESULTS) -> dict[str, dict[str, Any]]:
@@ -55,6 +58,8 @@ def is_twin_of(twin: dict[str, Any] | None, record: dict[str, Any]) -> bool:
 
 def twin_arguments(config: dict[str, Any], data_root: str, run_dir: Path) -> list[str]:
     """``n2n train`` arguments that repeat the recorded ``config`` with clean targets."""
+    if config.get("init_from"):  # its twin would have to start from the twin's own earlier stage
+        raise SystemExit(f"This model was trained in stages (--init-from {config['init_from']}): a twin of it needs the same stages, which this script does not train.")
     arguments = ["train", config["noise"], config["dataset"], "--preset", config["preset"], "--target", "clean"]
     for field, flag in OPTIONS.items():
         value = config[field]
@@ -67,7 +72,10 @@ def twin_arguments(config: dict[str, Any], data_root: str, run_dir: Path) -> lis
 
 def recipe_differences(model_config: dict[str, Any], twin_config: dict[str, Any]) -> list[str]:
     """The config fields in which the twin differs from the model, beyond the targets and the data folder."""
-    return sorted(key for key in model_config.keys() | twin_config.keys() if key not in ALLOWED_DIFFERENCES and model_config.get(key) != twin_config.get(key))
+    def value(config: dict[str, Any], key: str) -> Any:
+        return config.get(key, DEFAULTS.get(key))  # a field added since the model was trained takes its default
+
+    return sorted(key for key in model_config.keys() | twin_config.keys() if key not in ALLOWED_DIFFERENCES and value(model_config, key) != value(twin_config, key))
 
 
 def train_twin(name: str, record: dict[str, Any], data_root: str, run_dir: Path) -> None:

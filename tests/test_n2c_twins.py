@@ -16,8 +16,10 @@ from noise2noise_keras.artifacts import load_denoiser, pretrained_names  # noqa:
 from noise2noise_keras.cli import _train_options, build_parser  # noqa: E402
 from noise2noise_keras.config import make_config  # noqa: E402
 
+TRAINED_IN_ONE_GO = [name for name in pretrained_names() if not load_denoiser(name).spec.record["train_config"].get("init_from")]
 
-@pytest.mark.parametrize("name", pretrained_names())
+
+@pytest.mark.parametrize("name", TRAINED_IN_ONE_GO)
 def test_the_twins_command_line_rebuilds_the_shipped_config_with_clean_targets(name, tmp_path) -> None:
     shipped = load_denoiser(name).spec.record["train_config"]
     args = build_parser().parse_args(twin_arguments(shipped, "elsewhere/datasets", tmp_path / "twin"))
@@ -25,6 +27,12 @@ def test_the_twins_command_line_rebuilds_the_shipped_config_with_clean_targets(n
     assert twin["target"] == "clean" and twin["data_root"] == "elsewhere/datasets" and args.run_dir == tmp_path / "twin"
     assert recipe_differences(shipped, twin) == []
     assert recipe_differences(shipped, {**twin, "learning_rate": 5e-4}) == ["learning_rate"]  # so a drifted recipe is refused
+
+
+def test_a_model_trained_in_stages_is_refused_rather_than_twinned_by_its_last_stage_alone(tmp_path) -> None:
+    staged = {**load_denoiser(TRAINED_IN_ONE_GO[0]).spec.record["train_config"], "init_from": "gaussian"}
+    with pytest.raises(SystemExit, match="trained in stages"):
+        twin_arguments(staged, "elsewhere/datasets", tmp_path / "twin")
 
 
 def test_the_record_tables_both_scores_and_the_gaps(tmp_path) -> None:
