@@ -59,7 +59,9 @@ def is_twin_of(twin: dict[str, Any] | None, record: dict[str, Any]) -> bool:
 def twin_arguments(config: dict[str, Any], data_root: str, run_dir: Path) -> list[str]:
     """``n2n train`` arguments that repeat the recorded ``config`` with clean targets."""
     if config.get("init_from"):  # its twin would have to start from the twin's own earlier stage
-        raise SystemExit(f"This model was trained in stages (--init-from {config['init_from']}): a twin of it needs the same stages, which this script does not train.")
+        raise SystemExit(
+            f"This model was trained in stages (--init-from {config['init_from']}): a twin of it needs the same stages, which this script does not train."
+        )
     arguments = ["train", config["noise"], config["dataset"], "--preset", config["preset"], "--target", "clean"]
     for field, flag in OPTIONS.items():
         value = config[field]
@@ -72,10 +74,13 @@ def twin_arguments(config: dict[str, Any], data_root: str, run_dir: Path) -> lis
 
 def recipe_differences(model_config: dict[str, Any], twin_config: dict[str, Any]) -> list[str]:
     """The config fields in which the twin differs from the model, beyond the targets and the data folder."""
+
     def value(config: dict[str, Any], key: str) -> Any:
         return config.get(key, DEFAULTS.get(key))  # a field added since the model was trained takes its default
 
-    return sorted(key for key in model_config.keys() | twin_config.keys() if key not in ALLOWED_DIFFERENCES and value(model_config, key) != value(twin_config, key))
+    return sorted(
+        key for key in model_config.keys() | twin_config.keys() if key not in ALLOWED_DIFFERENCES and value(model_config, key) != value(twin_config, key)
+    )
 
 
 def train_twin(name: str, record: dict[str, Any], data_root: str, run_dir: Path) -> None:
