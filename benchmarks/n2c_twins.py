@@ -38,8 +38,8 @@ from noise2noise_keras.plots import save_figure
 # normalisation and alignment options apply to captures only). A field missing here shows up in recipe_differences().
 OPTIONS = {"loss": "--loss", "arch": "--arch", "epochs": "--epochs", "steps_per_epoch": "--steps", "batch_size": "--batch-size", "crop": "--crop",
            "learning_rate": "--learning-rate", "rampdown_fraction": "--rampdown-fraction", "anneal_fraction": "--anneal-fraction",
-           "clip_norm": "--clip-norm", "augment": "--augment", "seed": "--seed", "val_dataset": "--val-dataset", "val_noise": "--val-noise",
-           "val_images": "--val-images", "precision": "--precision"}  # fmt: skip
+           "anneal_start": "--anneal-start", "clip_norm": "--clip-norm", "augment": "--augment", "seed": "--seed", "val_dataset": "--val-dataset",
+           "val_noise": "--val-noise", "val_images": "--val-images", "precision": "--precision"}  # fmt: skip
 # What may differ between a model's config and its twin's: the point of the twin, and where this machine keeps the data.
 ALLOWED_DIFFERENCES = {"target", "data_root"}
 DEFAULTS = {field.name: field.default for field in dataclasses.fields(TrainConfig)}

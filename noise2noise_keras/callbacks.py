@@ -23,19 +23,19 @@ SAMPLE_CROP = 256  # side of the region shown in per-epoch sample grids
 
 
 class AnnealGamma(keras.callbacks.Callback):
-    """Anneal the L0 loss exponent linearly from 2 to 0 over ``steps`` (the paper's schedule: all of training).
+    """Anneal the L0 loss exponent linearly from ``start`` to 0 over ``steps`` (the paper's schedule: 2, all of training).
 
     Keyed on ``optimizer.iterations`` rather than a counter of its own, so a
     resumed run continues the schedule where it stopped.
     """
 
-    def __init__(self, gamma: keras.Variable, steps: int) -> None:
+    def __init__(self, gamma: keras.Variable, steps: int, start: float = 2.0) -> None:
         super().__init__()
-        self.gamma, self.steps = gamma, steps
+        self.gamma, self.steps, self.start = gamma, steps, start
 
     def on_train_batch_begin(self, batch, logs=None):
         step = int(self.model.optimizer.iterations.numpy())
-        self.gamma.assign(2.0 * max(0.0, 1.0 - step / self.steps))
+        self.gamma.assign(self.start * max(0.0, 1.0 - step / self.steps))
 
 
 class Validation(keras.callbacks.Callback):

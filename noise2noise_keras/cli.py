@@ -65,7 +65,12 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--anneal-fraction",
         type=float,
-        help="L0 loss (impulse): its exponent falls linearly from 2 to 0 over this fraction of training (default 1, the paper's; 2 ends at 1)",
+        help="L0 loss (impulse): its exponent falls linearly from --anneal-start to 0 over this fraction of training (default 1, the paper's; 2 ends halfway)",
+    )
+    parser.add_argument(
+        "--anneal-start",
+        type=float,
+        help="L0 loss (impulse): its exponent at the first step (default 2, the paper's L2; a second stage after --init-from continues lower, e.g. 1)",
     )
     parser.add_argument(
         "--clip-norm",

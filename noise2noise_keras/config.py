@@ -47,7 +47,8 @@ class TrainConfig:
     epsilon: float = 1e-8
     clip_norm: float = 0.0  # clip the global gradient norm to this (0: off, as the paper); see --clip-norm
     rampdown_fraction: float = 0.3
-    anneal_fraction: float = 1.0  # the L0 loss (impulse): its exponent falls from 2 towards 0 over this fraction of training (the paper: 1)
+    anneal_fraction: float = 1.0  # the L0 loss (impulse): its exponent falls from anneal_start towards 0 over this fraction of training (the paper: 1)
+    anneal_start: float = 2.0  # the L0 exponent at the first step (the paper: 2, L2); a second stage continues a finished anneal lower
     augment: bool = False
     seed: int = 0
     val_dataset: str = ""
@@ -117,6 +118,8 @@ class TrainConfig:
             raise UserError(f"--rampdown-fraction {self.rampdown_fraction} must be between 0 and 1.")
         if not 1.0 <= self.anneal_fraction < math.inf:  # below 1 the rest of training would learn nothing: at exponent 0 the gradient vanishes
             raise UserError(f"--anneal-fraction {self.anneal_fraction} must be at least 1 (1: the L0 exponent reaches 0 at the last step; 2: it ends at 1).")
+        if not 0.0 < self.anneal_start <= 2.0:
+            raise UserError(f"--anneal-start {self.anneal_start} must be above 0 and at most 2 (2: the paper's L2 start; 1: L1-like).")
         if not 0.0 < self.learning_rate < math.inf:
             raise UserError(f"--learning-rate {self.learning_rate} must be a positive number.")
         if not 0.0 <= self.clip_norm < math.inf:
@@ -140,7 +143,7 @@ class TrainConfig:
 
     @property
     def anneal_steps(self) -> int:
-        """Steps over which the L0 exponent falls from 2 to 0 (``anneal_fraction`` of training)."""
+        """Steps over which the L0 exponent falls from ``anneal_start`` to 0 (``anneal_fraction`` of training)."""
         return round(self.anneal_fraction * self.total_steps)  # at least total_steps: the fraction is at least 1
 
     def to_dict(self) -> dict[str, Any]:

@@ -160,7 +160,10 @@ def _train(config: TrainConfig, run_dir: Path, verbose: int | str, strategy: str
     stop = stop or StopRequest()
     stop.install()
     state = TrainingState(run_dir, stop, any_worker_flag(distribution), write=chief)
-    callbacks = [*([AnnealGamma(loss.gamma, config.anneal_steps)] if isinstance(loss, AnnealedL0Loss) else []), keras.callbacks.TerminateOnNaN()]
+    callbacks = [
+        *([AnnealGamma(loss.gamma, config.anneal_steps, config.anneal_start)] if isinstance(loss, AnnealedL0Loss) else []),
+        keras.callbacks.TerminateOnNaN(),
+    ]
     if chief:
         callbacks += chief_callbacks(run_dir, validation, monitor, spec)
     callbacks.append(state)  # last: an epoch counts as done once its validation, metrics and checkpoints are written

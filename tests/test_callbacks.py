@@ -59,10 +59,10 @@ def test_validation_denoises_with_the_training_network_itself_outside_multi_work
     assert local_denoiser(model, spec).model is model
 
 
-@pytest.mark.parametrize("fraction", [1.0, 1.5, 2.0])
-def test_the_l0_exponent_falls_from_2_to_0_over_the_anneal_fraction_of_training(fraction):
-    """Driven by real fit() steps: gamma at each step is 2 (1 - step / (fraction x total)), never below 0."""
-    config = TrainConfig(noise="impulse", epochs=2, steps_per_epoch=4, anneal_fraction=fraction)
+@pytest.mark.parametrize("fraction, start", [(1.0, 2.0), (1.5, 2.0), (2.0, 2.0), (1.0, 1.0), (1.5, 0.5)])
+def test_the_l0_exponent_falls_from_its_start_to_0_over_the_anneal_fraction_of_training(fraction, start):
+    """Driven by real fit() steps: gamma at each step is start (1 - step / (fraction x total)), never below 0."""
+    config = TrainConfig(noise="impulse", epochs=2, steps_per_epoch=4, anneal_fraction=fraction, anneal_start=start)
     keras.utils.set_random_seed(0)
     network = keras.Sequential([keras.Input((2, 2, 1)), keras.layers.Dense(1)])  # the loss averages over images
     loss = AnnealedL0Loss()
@@ -70,6 +70,6 @@ def test_the_l0_exponent_falls_from_2_to_0_over_the_anneal_fraction_of_training(
     seen = []
     record = keras.callbacks.LambdaCallback(on_train_batch_begin=lambda batch, logs: seen.append(float(loss.gamma.numpy())))
     data = np.ones((8, 2, 2, 1), np.float32)
-    anneal = AnnealGamma(loss.gamma, config.anneal_steps)  # as training.py builds it
+    anneal = AnnealGamma(loss.gamma, config.anneal_steps, config.anneal_start)  # as training.py builds it
     network.fit(data, data, batch_size=1, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch, callbacks=[anneal, record], verbose=0)
-    assert seen == pytest.approx([max(0.0, 2.0 * (1 - step / (fraction * 8))) for step in range(8)])
+    assert seen == pytest.approx([max(0.0, start * (1 - step / (fraction * 8))) for step in range(8)])

@@ -33,3 +33,6 @@ def test_the_l0_anneal_spans_its_fraction_of_training_and_refuses_nonsense():
     for fraction in (0.5, 0.0, -1.0, float("nan"), float("inf")):  # below 1 the last part would learn nothing
         with pytest.raises(UserError, match="--anneal-fraction"):
             TrainConfig(noise="impulse", anneal_fraction=fraction)
+    for start in (0.0, -1.0, 2.5, float("nan"), float("inf")):  # 0 has no gradient; above 2 is steeper than the paper's L2 start
+        with pytest.raises(UserError, match="--anneal-start"):
+            TrainConfig(noise="impulse", anneal_start=start)
