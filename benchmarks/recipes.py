@@ -1,7 +1,7 @@
 """Training recipes side by side at equal CPU time: the `cpu` preset against one change at a time.
 
     python benchmarks/recipes.py --data-root DIR [--variants cpu,lr-2e-3,crop-192] [--noise gaussian]
-        [--minutes 20] [--chunk 5] [--work /var/tmp/n2n-recipes] [--record recipes_gaussian]
+        [--minutes 20] [--chunk 5] [--work /var/tmp/n2n-recipes] [--record recipes_gaussian] [--base cpu]
 
 Each variant is the `cpu` preset (what ``jobs/make_pretrained.sh`` trains the
 shipped models with) plus a few ``n2n train`` options (``VARIANTS``). Phase 1
@@ -16,7 +16,10 @@ phase 1 do (the real input pipeline adds a little on top, more for some
 shapes than others: the wall column shows each run's). Every model is scored at its last step (no peeking at clean data
 to pick a checkpoint). The record (RECORD.json) is also the resume state: a
 variant it holds with the same plan (options and preset) is not trained again, and an interrupted
-run resumes from ``--work``. Writes benchmarks/results/RECORD.{json,md,png}.
+run resumes from ``--work``. ``--base`` names the variant the others are
+compared to (and that always runs): ``stage2`` compares second stages, each
+starting from the shipped model named after the noise (``--init-from``).
+Writes benchmarks/results/RECORD.{json,md,png}.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from noise2noise_keras.plots import save_figure
 from noise2noise_keras.precision import resolve_precision
 
 BASE = "cpu"
+STAGE2 = ["--init-from", "{noise}", "--learning-rate", "5e-4"]
 VARIANTS = {  # name -> (what it changes, n2n train options on top of --preset cpu)
     "cpu": ("the preset: 12 × 96², lr 1e-3, cos² ramp-down over the last half, flips, gradient norm clipped to 1", []),
     "lr-3e-4": ("the paper's learning rate", ["--learning-rate", "3e-4"]),
@@ -52,6 +56,10 @@ VARIANTS = {  # name -> (what it changes, n2n train options on top of --preset c
     "no-clip": ("no gradient clipping", ["--clip-norm", "0"]),
     "anneal-1.25": ("L0 (impulse): the exponent ends at 0.4 instead of 0", ["--anneal-fraction", "1.25"]),
     "anneal-2": ("L0 (impulse): the exponent stops at 1 (L1-like)", ["--anneal-fraction", "2"]),
+    # Second stages ({noise}: the shipped model of the noise trained), as the shipped models' stage 2 (docs/shipped-models.md).
+    "stage2": ("a second stage: the shipped model, a fresh Adam at 5e-4", STAGE2),
+    "stage2-anneal-1": ("a second stage whose L0 exponent starts at 1 (L1-like), not 2", [*STAGE2, "--anneal-start", "1"]),
+    "stage2-anneal-0.5": ("a second stage whose L0 exponent starts at 0.5", [*STAGE2, "--anneal-start", "0.5"]),
 }
 
 
@@ -83,7 +91,7 @@ def plan(variant: str, noise: str, minutes: int, chunk: int, step_seconds: float
     """
     epochs = max(1, minutes // chunk)
     return {"variant": variant, "noise": noise, "minutes": minutes, "epochs": epochs, "steps": max(1, round(minutes * 60 / epochs / step_seconds)),
-            "options": VARIANTS[variant][1], "change": VARIANTS[variant][0], "preset": PRESETS[BASE]}  # fmt: skip
+            "options": [option.format(noise=noise) for option in VARIANTS[variant][1]], "change": VARIANTS[variant][0], "preset": PRESETS[BASE]}  # fmt: skip
 
 
 def train(run: dict, work: Path, data_root: str) -> list[dict[str, str]]:
@@ -99,7 +107,8 @@ def train(run: dict, work: Path, data_root: str) -> list[dict[str, str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", default="cpu,lr-2e-3,crop-192", help=f"comma-separated, from: {', '.join(VARIANTS)} ({BASE} always runs)")
+    parser.add_argument("--variants", default="cpu,lr-2e-3,crop-192", help=f"comma-separated, from: {', '.join(VARIANTS)} (--base always runs)")
+    parser.add_argument("--base", default=BASE, choices=VARIANTS, help="the variant the others are compared to")
     parser.add_argument("--noise", default="gaussian", help="the noise type trained (scored at the paper's test noise on Kodak)")
     parser.add_argument("--minutes", type=int, default=20)
     parser.add_argument("--chunk", type=int, default=5, help="minutes between validations")
@@ -111,7 +120,7 @@ def main() -> None:
     unknown = [v for v in args.variants.split(",") if v not in VARIANTS]
     if unknown:
         parser.error(f"unknown variant {unknown[0]!r}: choose from {', '.join(VARIANTS)}")
-    variants = list(dict.fromkeys([BASE, *args.variants.split(",")]))
+    variants = list(dict.fromkeys([args.base, *args.variants.split(",")]))
     name = args.record or f"recipes_{args.noise}"
     record_file = RESULTS / f"{name}.json"
     record = json.loads(record_file.read_text()) if record_file.is_file() else {}
@@ -119,7 +128,7 @@ def main() -> None:
     if missing := sorted({shape_of(v) for v in variants} - set(measured)):
         measured |= measure_step_seconds(missing)
     finished = record.get("runs", {})
-    report(name, finished, measured, args.noise)
+    report(name, finished, measured, args.noise, args.base)
     if args.measure_only:
         return
     for variant in variants:
@@ -129,16 +138,16 @@ def main() -> None:
             continue
         metrics = train(run, args.work, args.data_root)
         finished[variant] = {"plan": run, "metrics": metrics, "environment": trained_environment(args.work / f"{args.noise}-{variant}")}
-        report(name, finished, measured, args.noise)
+        report(name, finished, measured, args.noise, args.base)
 
 
-def report(name: str, runs: dict[str, dict], step_seconds: dict[str, float], noise: str, folder: Path = RESULTS) -> None:
-    """The record (also the resume state), its table (each variant's last validation, and its gap to the preset) and curves."""
+def report(name: str, runs: dict[str, dict], step_seconds: dict[str, float], noise: str, base_variant: str = BASE, folder: Path = RESULTS) -> None:
+    """The record (also the resume state), its table (each variant's last validation, and its gap to ``base_variant``) and curves."""
     environment = collect_environment()
     minutes = sorted({run["plan"]["minutes"] for run in runs.values()})
     final = {v: float(run["metrics"][-1]["val_psnr"]) for v, run in runs.items() if run["metrics"]}
-    base = final.get(BASE)
-    record_option = "" if name == f"recipes_{noise}" else f" --record {name}"
+    base = final.get(base_variant)
+    record_option = ("" if name == f"recipes_{noise}" else f" --record {name}") + ("" if base_variant == BASE else f" --base {base_variant}")
     lines = [
         f"# Training recipes at equal CPU time: {noise}, {' / '.join(map(str, minutes)) or '–'} minutes each",
         "",
@@ -146,21 +155,23 @@ def report(name: str, runs: dict[str, dict], step_seconds: dict[str, float], noi
         "options, trained for the same minutes' worth of steps at its own step time measured alone "
         f"({', '.join(f'{shape} {s:.3f} s/step' for shape, s in step_seconds.items())}); the learning-rate ramp-down spans those steps. "
         f"Score: Kodak (24 images) at the paper's test noise ({paper_test_noise(noise).spec}), fixed noise, at the last step; "
-        f"`python benchmarks/recipes.py --noise {noise} --minutes {' / '.join(map(str, minutes)) or 'M'} --variants {','.join(runs) or BASE}{record_option}`.",
+        f"`python benchmarks/recipes.py --noise {noise} --minutes {' / '.join(map(str, minutes)) or 'M'} --variants {','.join(runs) or base_variant}{record_option}`.",
         "",
-        f"| variant | what it changes | steps | wall with validation (min) | Kodak PSNR (dB) | vs {BASE} | trained (commit) |",
+        f"| variant | what it changes | steps | wall with validation (min) | Kodak PSNR (dB) | vs {base_variant} | trained (commit) |",
         "|---|---|---|---|---|---|---|",
     ]
     for variant, run in runs.items():
         plan_ = run["plan"]
-        gap = f"{final[variant] - base:+.2f}" if base is not None and variant != BASE else ""
+        gap = f"{final[variant] - base:+.2f}" if base is not None and variant != base_variant else ""
         wall = sum(float(row.get("epoch_seconds", 0)) for row in run["metrics"]) / 60
         diverged = " (diverged: below the noisy input)" if final[variant] < float(run["metrics"][-1].get("val_psnr_noisy", 0)) else ""
         lines.append(
             f"| `{variant}` | {plan_['change']} | {plan_['epochs'] * plan_['steps']} | {wall:.1f} | {final[variant]:.2f}{diverged} | {gap} | "
             f"{run['environment']['trained'][:10]} ({run['environment']['git_commit'][:12]}) |"
         )
-    write_results(name, {"noise": noise, "step_seconds": step_seconds, "final_psnr": final, "runs": runs, "environment": environment}, lines, folder)
+    write_results(
+        name, {"noise": noise, "base": base_variant, "step_seconds": step_seconds, "final_psnr": final, "runs": runs, "environment": environment}, lines, folder
+    )
     figure, axis = plt.subplots(figsize=(6, 4), layout="constrained")
     for variant, run in runs.items():
         per_epoch = run["plan"]["minutes"] / run["plan"]["epochs"]
