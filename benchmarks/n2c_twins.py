@@ -18,7 +18,6 @@ paper's gap, and both learning curves.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 from pathlib import Path
@@ -42,7 +41,6 @@ OPTIONS = {"loss": "--loss", "arch": "--arch", "epochs": "--epochs", "steps_per_
            "val_noise": "--val-noise", "val_images": "--val-images", "precision": "--precision"}  # fmt: skip
 # What may differ between a model's config and its twin's: the point of the twin, and where this machine keeps the data.
 ALLOWED_DIFFERENCES = {"target", "data_root"}
-DEFAULTS = {field.name: field.default for field in dataclasses.fields(TrainConfig)}
 
 
 def recorded_twins(folder: Path = RESULTS) -> dict[str, dict[str, Any]]:
@@ -62,9 +60,10 @@ def twin_arguments(config: dict[str, Any], data_root: str, run_dir: Path) -> lis
         raise SystemExit(
             f"This model was trained in stages (--init-from {config['init_from']}): a twin of it needs the same stages, which this script does not train."
         )
-    arguments = ["train", config["noise"], config["dataset"], "--preset", config["preset"], "--target", "clean"]
+    full = TrainConfig.from_dict(config).to_dict()  # a field added since the model was trained: its default, as the model had
+    arguments = ["train", full["noise"], full["dataset"], "--preset", full["preset"], "--target", "clean"]
     for field, flag in OPTIONS.items():
-        value = config[field]
+        value = full[field]
         if isinstance(value, bool):
             arguments.append(flag if value else f"--no-{flag[2:]}")
         else:
@@ -73,14 +72,12 @@ def twin_arguments(config: dict[str, Any], data_root: str, run_dir: Path) -> lis
 
 
 def recipe_differences(model_config: dict[str, Any], twin_config: dict[str, Any]) -> list[str]:
-    """The config fields in which the twin differs from the model, beyond the targets and the data folder."""
+    """The config fields in which the twin differs from the model, beyond the targets and the data folder.
 
-    def value(config: dict[str, Any], key: str) -> Any:
-        return config.get(key, DEFAULTS.get(key))  # a field added since the model was trained takes its default
-
-    return sorted(
-        key for key in model_config.keys() | twin_config.keys() if key not in ALLOWED_DIFFERENCES and value(model_config, key) != value(twin_config, key)
-    )
+    Both read as ``TrainConfig`` reads a run directory's config: a field added since the model was trained takes its default.
+    """
+    model, twin = (TrainConfig.from_dict(config).to_dict() for config in (model_config, twin_config))
+    return sorted(key for key in model if key not in ALLOWED_DIFFERENCES and model[key] != twin[key])
 
 
 def train_twin(name: str, record: dict[str, Any], data_root: str, run_dir: Path) -> None:

@@ -153,11 +153,15 @@ class TrainConfig:
         write_json(path, self.to_dict())
 
     @classmethod
-    def load(cls, path: str | Path) -> TrainConfig:
+    def from_dict(cls, stored: dict[str, Any]) -> TrainConfig:
+        """A recorded config: fields added since it was written take their defaults, fields since removed are dropped."""
         known = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in stored.items() if k in known})
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainConfig:
         try:
-            stored = json.loads(Path(path).read_text())
-            return cls(**{k: v for k, v in stored.items() if k in known})
+            return cls.from_dict(json.loads(Path(path).read_text()))
         except (ValueError, TypeError, AttributeError) as error:  # not JSON, not an object, or fields of the wrong type
             raise UserError(
                 f"{path} is not a valid training config ({type(error).__name__}: {str(error)[:120]}): restore it, or start a new --run-dir."
