@@ -117,7 +117,9 @@ class TrainConfig:
         if not 0.0 <= self.rampdown_fraction <= 1.0:
             raise UserError(f"--rampdown-fraction {self.rampdown_fraction} must be between 0 and 1.")
         if not 1.0 <= self.anneal_fraction < math.inf:  # below 1 the rest of training would learn nothing: at exponent 0 the gradient vanishes
-            raise UserError(f"--anneal-fraction {self.anneal_fraction} must be at least 1 (1: the L0 exponent reaches 0 at the last step; 2: it ends at 1).")
+            raise UserError(
+                f"--anneal-fraction {self.anneal_fraction} must be at least 1 (1: the L0 exponent reaches 0 at the last step; 2: it ends halfway, at 1 from the default start)."
+            )
         if not 0.0 < self.anneal_start <= 2.0:
             raise UserError(f"--anneal-start {self.anneal_start} must be above 0 and at most 2 (2: the paper's L2 start; 1: L1-like).")
         if not 0.0 < self.learning_rate < math.inf:
