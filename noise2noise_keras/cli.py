@@ -70,7 +70,7 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--anneal-start",
         type=float,
-        help="L0 loss (impulse): its exponent at the first step (default 2, the paper's L2; a second stage after --init-from continues lower, e.g. 1)",
+        help="L0 loss (impulse): its exponent at the first step (default 2, the paper's L2; also what did best for a second stage after --init-from)",
     )
     parser.add_argument(
         "--clip-norm",

@@ -48,7 +48,7 @@ class TrainConfig:
     clip_norm: float = 0.0  # clip the global gradient norm to this (0: off, as the paper); see --clip-norm
     rampdown_fraction: float = 0.3
     anneal_fraction: float = 1.0  # the L0 loss (impulse): its exponent falls from anneal_start towards 0 over this fraction of training (the paper: 1)
-    anneal_start: float = 2.0  # the L0 exponent at the first step (the paper: 2, L2); a second stage continues a finished anneal lower
+    anneal_start: float = 2.0  # the L0 exponent at the first step (the paper: 2, L2); lower starts a second stage nearer where the first ended
     augment: bool = False
     seed: int = 0
     val_dataset: str = ""
