@@ -56,11 +56,11 @@ def is_twin_of(twin: dict[str, Any] | None, record: dict[str, Any]) -> bool:
 
 def twin_arguments(config: dict[str, Any], data_root: str, run_dir: Path) -> list[str]:
     """``n2n train`` arguments that repeat the recorded ``config`` with clean targets."""
-    if config.get("init_from"):  # its twin would have to start from the twin's own earlier stage
-        raise SystemExit(
-            f"This model was trained in stages (--init-from {config['init_from']}): a twin of it needs the same stages, which this script does not train."
-        )
     full = TrainConfig.from_dict(config).to_dict()  # a field added since the model was trained: its default, as the model had
+    if full["init_from"]:  # its twin would have to start from the twin's own earlier stage
+        raise SystemExit(
+            f"This model was trained in stages (--init-from {full['init_from']}): a twin of it needs the same stages, which this script does not train."
+        )
     arguments = ["train", full["noise"], full["dataset"], "--preset", full["preset"], "--target", "clean"]
     for field, flag in OPTIONS.items():
         value = full[field]

@@ -15,8 +15,9 @@ from n2c_twins import recipe_differences, report, twin_arguments  # noqa: E402 (
 from noise2noise_keras.artifacts import load_denoiser, pretrained_names  # noqa: E402
 from noise2noise_keras.cli import _train_options, build_parser  # noqa: E402
 from noise2noise_keras.config import make_config  # noqa: E402
+from noise2noise_keras.warm_start import stages  # noqa: E402
 
-TRAINED_IN_ONE_GO = [name for name in pretrained_names() if not load_denoiser(name).spec.record["train_config"].get("init_from")]
+TRAINED_IN_ONE_GO = [name for name in pretrained_names() if len(stages(load_denoiser(name).spec.record)) == 1]
 
 
 @pytest.mark.parametrize("name", TRAINED_IN_ONE_GO)
