@@ -6,7 +6,8 @@
 The paper's claim is that noisy targets cost (almost) nothing; a shipped
 model's score alone cannot show it. For each model named, this trains its
 twin through ``n2n train`` with the training config recorded in the model's
-denoiser.json and ``--target clean``, in RUNS_DIR/twin-NAME (outside the
+denoiser.json and ``--target clean`` (for a model trained in stages, that of
+its first stage, the one trained from scratch, and the gap is that stage's), in RUNS_DIR/twin-NAME (outside the
 checkout: rerun the same command to resume an interrupted twin), checks that
 the twin's config differs from the model's in the targets alone, scores the
 twin's best checkpoint (chosen on the same validation images, like the
@@ -32,6 +33,7 @@ from noise2noise_keras.callbacks import learning_curve, read_metrics
 from noise2noise_keras.config import TrainConfig
 from noise2noise_keras.noise import paper_test_noise
 from noise2noise_keras.plots import save_figure
+from noise2noise_keras.warm_start import stages
 
 # The recorded config fields `n2n train` takes as options (beta_1/beta_2/epsilon are the preset's own; the
 # normalisation and alignment options apply to captures only). A field missing here shows up in recipe_differences().
@@ -125,7 +127,8 @@ def report(twins: list[dict[str, Any]], folder: Path = RESULTS) -> None:
         "# Noise2Noise vs its Noise2Clean twin, at the shipped models' budget",
         "",
         "Written by `python benchmarks/n2c_twins.py`. Each twin repeats its shipped model's recorded training config (recipe, steps,",
-        "seed, validation images, best-checkpoint rule) with clean targets; both scored in the paper's convention (fixed test noise,",
+        "seed, validation images, best-checkpoint rule; of its first stage, trained from scratch, for a model trained in stages, whose",
+        "Noise2Noise scores here are that stage's) with clean targets; both scored in the paper's convention (fixed test noise,",
         "uint8 PSNR per image, mean over Kodak's 24 and BSDS300 test's 100 images). Gap = Noise2Noise − Noise2Clean; the paper's",
         "text and impulse figures are one example image (Kodak column).",
         "",
@@ -162,7 +165,7 @@ def main() -> None:
         parser.error(f"no shipped model {unknown[0]!r}: choose from {', '.join(pretrained_names())}")
     twins = recorded_twins()
     for name in names:
-        record = load_denoiser(name).spec.record
+        record = stages(load_denoiser(name).spec.record)[0]  # a later stage's twin would need the twin's own earlier stages
         if is_twin_of(twins.get(name), record):
             print(f"{name}: its twin is recorded already", flush=True)
             continue

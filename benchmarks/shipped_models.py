@@ -9,7 +9,8 @@ Kodak and BSDS300 test and exported the figures with the model) and writes
 the paper's convention, the paper's and the official code's, the target
 (within 0.3 dB of the lower of them) or, where the paper has no figure to aim
 at, the gap to the model's Noise2Clean twin (``benchmarks/n2c_twins.py``'s
-record, if it holds a twin of this very model), how long it trained on which
+record, if it holds a twin of this very model, or of its first stage for a
+model trained in stages), how long it trained on which
 CPU, and its validation PSNR against training hours where the export recorded
 the curve. A model trained in stages (``--init-from``) counts every stage's
 steps and hours, and its curve runs through all of them.
@@ -49,7 +50,7 @@ def describe(name: str, twins: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "paper": dict(zip(DATASETS, paper)) if paper else None,
         "official": dict(zip(DATASETS, OFFICIAL[name])) if name in OFFICIAL else None,
         "target": dict(zip(DATASETS, TARGETS[name])) if name in TARGETS else None,
-        "gap_to_n2c_twin": twin["gap"] if is_twin_of(twin, record) else None,  # a twin of an earlier model says nothing of this one
+        "first_stage_gap_to_n2c_twin": twin["gap"] if is_twin_of(twin, chain[0]) else None,  # a twin of an earlier model says nothing of this one
         "preset": record["train_config"]["preset"],
         "steps": sum(stage["training_summary"]["steps"] for stage in chain),
         "train_hours": sum(stage["training_summary"]["train_seconds_total"] for stage in chain) / 3600,
@@ -78,8 +79,8 @@ def table(models: list[dict[str, Any]]) -> list[str]:
 
     def verdict(model: dict[str, Any]) -> str:
         if not model["target"]:
-            gap = model["gap_to_n2c_twin"]
-            return f"vs its Noise2Clean twin: {' / '.join(f'{gap[d]:+.2f}' for d in DATASETS)}" if gap else "Noise2Clean twin not trained yet"
+            gap, whose = model["first_stage_gap_to_n2c_twin"], "its first stage" if model["stages"] > 1 else "it"
+            return f"{whose} vs its Noise2Clean twin: {' / '.join(f'{gap[d]:+.2f}' for d in DATASETS)}" if gap else "Noise2Clean twin not trained yet"
         return " / ".join("**met**" if model["denoised"][d] >= model["target"][d] else f"{model['denoised'][d] - model['target'][d]:+.2f}" for d in DATASETS)
 
     lines = [

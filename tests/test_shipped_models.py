@@ -27,15 +27,17 @@ def test_the_record_has_every_shipped_model_with_its_own_scores_and_the_referenc
     assert all(f"| `{name}` |" in table for name in models)
 
 
-def test_a_twin_gap_is_reported_only_for_the_model_it_was_trained_against(tmp_path):
-    impulse, text = (load_denoiser(name).spec.record["training_summary"] for name in ("impulse", "text"))
+def test_a_twin_gap_is_reported_only_for_the_model_or_first_stage_it_was_trained_against(tmp_path):
+    first_stage = {name: stages(load_denoiser(name).spec.record)[0]["training_summary"] for name in ("gaussian", "text")}  # gaussian: two stages
     gap = {"kodak": -0.77, "bsds300": -0.68}
-    twins = [{"name": "impulse", "gap": gap, "model_summary": impulse},
-             {"name": "text", "gap": gap, "model_summary": {**text, "steps": text["steps"] // 3}}]  # a twin of an earlier, shorter text model  # fmt: skip
+    twins = [{"name": "gaussian", "gap": gap, "model_summary": first_stage["gaussian"]},
+             {"name": "text", "gap": gap, "model_summary": {**first_stage["text"], "steps": first_stage["text"]["steps"] // 3}}]  # a twin of an earlier, shorter text model  # fmt: skip
     (tmp_path / "n2c_twins.json").write_text(json.dumps({"twins": twins}))
     found = n2c_twins.recorded_twins(tmp_path)
-    assert shipped_models.describe("impulse", found)["gap_to_n2c_twin"] == gap
-    assert shipped_models.describe("text", found)["gap_to_n2c_twin"] is None
+    gaussian = shipped_models.describe("gaussian", found)
+    assert gaussian["first_stage_gap_to_n2c_twin"] == gap and gaussian["stages"] == 2
+    assert "its first stage vs its Noise2Clean twin: -0.77 / -0.68" in shipped_models.table([{**gaussian, "target": None}])[-1]
+    assert shipped_models.describe("text", found)["first_stage_gap_to_n2c_twin"] is None
     assert n2c_twins.recorded_twins(tmp_path / "nowhere") == {}
 
 
