@@ -7,8 +7,9 @@ The paper's claim is that noisy targets cost (almost) nothing; a shipped
 model's score alone cannot show it. For each model named, this trains its
 twin through ``n2n train`` with the training config recorded in the model's
 denoiser.json and ``--target clean`` (for a model trained in stages, that of
-its first stage, the one trained from scratch, and the gap is that stage's), in RUNS_DIR/twin-NAME (outside the
-checkout: rerun the same command to resume an interrupted twin), checks that
+its first stage, the one trained from scratch, and the gap is that stage's),
+in RUNS_DIR/twin-NAME (outside the checkout: rerun the same command to
+resume an interrupted twin), checks that
 the twin's config differs from the model's in the targets alone, scores the
 twin's best checkpoint (chosen on the same validation images, like the
 shipped model's) on Kodak and BSDS300 test at the paper's test noise, and

@@ -79,8 +79,8 @@ def table(models: list[dict[str, Any]]) -> list[str]:
 
     def verdict(model: dict[str, Any]) -> str:
         if not model["target"]:
-            gap, whose = model["first_stage_gap_to_n2c_twin"], "its first stage" if model["stages"] > 1 else "it"
-            return f"{whose} vs its Noise2Clean twin: {' / '.join(f'{gap[d]:+.2f}' for d in DATASETS)}" if gap else "Noise2Clean twin not trained yet"
+            gap, whose = model["first_stage_gap_to_n2c_twin"], "its first stage " if model["stages"] > 1 else ""
+            return f"{whose}vs its Noise2Clean twin: {' / '.join(f'{gap[d]:+.2f}' for d in DATASETS)}" if gap else "Noise2Clean twin not trained yet"
         return " / ".join("**met**" if model["denoised"][d] >= model["target"][d] else f"{model['denoised'][d] - model['target'][d]:+.2f}" for d in DATASETS)
 
     lines = [
