@@ -16,7 +16,10 @@ fixed σ=25 test noise (``n2n evaluate``'s scores) after every
 - ``quick``: one run per budget, the preset's schedule (ramp-down over the
   last half) stretched over it: what a user with that many minutes runs.
 
-Writes benchmarks/results/quality_per_minute.{json,md,png} after every run.
+Writes benchmarks/results/quality_per_minute.{json,md,png} after every run on
+a bf16 CPU (the goal's curve), ``quality_per_minute_float32.*`` where the
+default precision is float32: a float32-only CPU, or one emulated with
+``ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2`` (the record says so).
 That record is also the resume state, kept across sessions (``runs/`` is
 not): its step times plan the runs, and a run it holds with the same plan is
 not trained again (``--remeasure`` measures afresh), wherever it runs: a
@@ -43,6 +46,7 @@ from noise2noise_keras.callbacks import read_metrics
 from noise2noise_keras.config import PRESETS
 from noise2noise_keras.environment import collect_environment
 from noise2noise_keras.plots import save_figure
+from noise2noise_keras.precision import onednn_isa_limit, resolve_precision
 
 VALIDATION = ["--val-dataset", "kodak", "--val-images", "24", "--val-noise", "gaussian,25"]
 
@@ -55,6 +59,17 @@ def measure_step_seconds(presets: list[str]) -> dict[str, float]:
         seconds[preset] = default_step_seconds(batch, crop)
         print(f"{preset}: {seconds[preset]:.3f} s per step of {batch} × {crop}²", flush=True)
     return seconds
+
+
+def record_name(precision: str) -> str:
+    """The record a machine writes: bf16 CPUs (the goal's curve) one, other default precisions (float32-only CPUs) their own."""
+    return "quality_per_minute" if precision == "mixed_bfloat16" else f"quality_per_minute_{precision}"
+
+
+def conditions(precision: str, isa_limit: str) -> str:
+    """How the steps ran, for the record's header: the precision, and the oneDNN limit when a lesser CPU was emulated."""
+    emulated = f"; oneDNN limited to {isa_limit} (`ONEDNN_MAX_CPU_ISA`): a CPU without bf16 emulated on a bf16 one" if isa_limit else ""
+    return f"{precision}{emulated}"
 
 
 def plan(preset: str, minutes: list[int], chunk: int, step_seconds: float) -> list[dict]:
@@ -82,12 +97,15 @@ def main() -> None:
     parser.add_argument("--minutes", default="5,20,60", help="training budgets in minutes (integers)")
     parser.add_argument("--presets", default="quick,paper")
     parser.add_argument("--data-root", default="data")
-    parser.add_argument("--work", type=Path, default=Path("runs/quality_per_minute"))
+    parser.add_argument("--work", type=Path, help="where the runs train (default runs/<record name>)")
     parser.add_argument("--remeasure", action="store_true", help="measure the step times again (runs planned from the old ones are retrained)")
     parser.add_argument("--report", action="store_true", help="rewrite the table and curve from the recorded runs; train nothing")
     args = parser.parse_args()
     minutes, presets = sorted(int(m) for m in args.minutes.split(",")), args.presets.split(",")
-    record_file = RESULTS / "quality_per_minute.json"
+    precision, isa_limit = resolve_precision("auto"), onednn_isa_limit()
+    name = record_name(precision)
+    work = args.work or Path("runs") / name  # never a bf16 run's folder: a run there with the same name would be resumed
+    record_file = RESULTS / f"{name}.json"
     record = json.loads(record_file.read_text()) if record_file.is_file() else {}
     measured = {} if args.remeasure else record.get("step_seconds", {})
     measured_on = {} if args.remeasure else record.get("step_cpus", {})
@@ -97,7 +115,7 @@ def main() -> None:
     finished = record.get("runs", {})
     chunk = math.gcd(*minutes)  # minutes per epoch: one validation each
     if args.report:
-        report(finished, measured, measured_on, presets, minutes, chunk)
+        report(name, conditions(precision, isa_limit), finished, measured, measured_on, presets, minutes, chunk)
         return
     for preset in presets:
         for run in plan(preset, minutes, chunk, measured[preset]):
@@ -105,9 +123,9 @@ def main() -> None:
                 print(f"{run['name']}: recorded already", flush=True)
                 continue
             print(f"{run['name']}: {run['epochs']} × {run['steps']} steps", flush=True)
-            metrics = train(run, preset, args.work, args.data_root)
-            finished[run["name"]] = {"preset": preset, "plan": run, "metrics": metrics, "environment": trained_environment(args.work / run["name"])}
-            report(finished, measured, measured_on, presets, minutes, chunk)
+            metrics = train(run, preset, work, args.data_root)
+            finished[run["name"]] = {"preset": preset, "plan": run, "metrics": metrics, "environment": trained_environment(work / run["name"])}
+            report(name, conditions(precision, isa_limit), finished, measured, measured_on, presets, minutes, chunk)
 
 
 def step_times(step_seconds: dict[str, float], step_cpus: dict[str, str]) -> str:
@@ -118,8 +136,10 @@ def step_times(step_seconds: dict[str, float], step_cpus: dict[str, str]) -> str
     )
 
 
-def report(runs: dict[str, dict], step_seconds: dict[str, float], step_cpus: dict[str, str], presets: list[str], minutes: list[int], chunk: int) -> None:
-    """Write the record (also the resume state: a later session trains only the runs missing from it) and its table and curve."""
+def report(
+    stem: str, how: str, runs: dict[str, dict], step_seconds: dict[str, float], step_cpus: dict[str, str], presets: list[str], minutes: list[int], chunk: int
+) -> None:
+    """Write record ``stem`` (also the resume state: a later session trains only the runs missing from it), its table and curve; ``how``: the steps' precision."""
     points, curves = [], {}
     for name, run in runs.items():
         metrics = run["metrics"]
@@ -139,9 +159,9 @@ def report(runs: dict[str, dict], step_seconds: dict[str, float], step_cpus: dic
         f"{preset} {m} min" for preset in dict.fromkeys([*presets, *(run["preset"] for run in runs.values())]) for m in minutes if (preset, m) not in done
     ]
     lines = [
-        f"# Quality per CPU-minute: Kodak σ=25 after {', '.join(map(str, minutes))} minutes of Noise2Noise training",
+        f"# Quality per CPU-minute: Kodak σ=25 after {', '.join(map(str, minutes))} minutes of Noise2Noise training ({how.split(';')[0]})",
         "",
-        f"Budgets are training-step time in the default precision, measured alone "
+        f"Budgets are training-step time in the default precision ({how}), measured alone "
         f"({step_times(step_seconds, step_cpus)}), and kept as step counts, so a run trained "
         f"on another day or CPU (its date and CPU columns) trains the same steps; the wall column is that CPU's, validation included. "
         f"`paper`: its first steps at constant lr 3e-4 (one run, read at each budget); `quick`: one run per budget with its ramp-down. "
@@ -157,13 +177,14 @@ def report(runs: dict[str, dict], step_seconds: dict[str, float], step_cpus: dic
         *(["", f"**Not trained yet:** {', '.join(missing)} (re-run the command: recorded runs are kept)."] if missing else []),
     ]
     write_results(
-        "quality_per_minute",
+        stem,
         {
             "points": points,
             "curves": curves,
             "step_seconds": step_seconds,
             "step_cpus": step_cpus,
             "noisy_psnr": noisy,
+            "precision": how,
             "runs": runs,
             "environment": environment,
         },
@@ -180,10 +201,10 @@ def report(runs: dict[str, dict], step_seconds: dict[str, float], step_cpus: dic
     axis.set(
         xlabel=f"training minutes (steps timed on {' / '.join(dict.fromkeys(step_cpus.values()))})",
         ylabel="Kodak PSNR (dB)",
-        title="Noise2Noise, Gaussian σ=25",
+        title=f"Noise2Noise, Gaussian σ=25, {how.split(';')[0]}",
     )
     axis.legend(fontsize=8)
-    save_figure(figure, RESULTS / "quality_per_minute.png")
+    save_figure(figure, RESULTS / f"{stem}.png")
 
 
 if __name__ == "__main__":

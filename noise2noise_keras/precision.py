@@ -94,7 +94,7 @@ def inference_precision(requested: str) -> str:
     """``auto`` for denoising: ``mixed_bfloat16`` where training would pick it on a CPU, else float32 (GPUs too).
 
     Measured on every shipped model (benchmarks/results/inference_precision.md): bf16 output within
-    0.001 dB of float32 on Kodak (0.013 dB on the worst image) at twice the speed.
+    the 0.02 dB tolerance of float32's mean Kodak PSNR, at twice the speed.
     """
     if requested != "auto":
         return resolve_precision(requested)

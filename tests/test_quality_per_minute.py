@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from quality_per_minute import plan, recorded, step_times  # noqa: E402 (a benchmark script, importable once benchmarks/ is on the path)
+from quality_per_minute import conditions, plan, record_name, recorded, step_times  # noqa: E402 (a benchmark script, importable once benchmarks/ is on the path)
 
 
 def test_budgets_become_step_counts_with_one_validation_per_chunk() -> None:
@@ -32,3 +32,10 @@ def test_the_record_names_the_cpu_that_timed_each_budget() -> None:
     assert step_times({"quick": 0.14, "paper": 0.307}, {"quick": "Xeon", "paper": "Xeon"}) == "quick 0.140 s/step, paper 0.307 s/step on Xeon"
     mixed = step_times({"quick": 0.334, "paper": 0.307}, {"quick": "EPYC", "paper": "Xeon"})  # paper's time kept, quick remeasured elsewhere
     assert mixed == "quick 0.334 s/step on EPYC; paper 0.307 s/step on Xeon"
+
+
+def test_a_float32_only_machine_writes_its_own_record_and_says_when_it_was_emulated() -> None:
+    assert record_name("mixed_bfloat16") == "quality_per_minute"  # the goal's curve, on bf16 CPUs
+    assert record_name("float32") == "quality_per_minute_float32"  # never mixed into the bf16 record
+    assert conditions("float32", "") == "float32"  # a real AVX2 CPU
+    assert conditions("float32", "AVX2") == "float32; oneDNN limited to AVX2 (`ONEDNN_MAX_CPU_ISA`): a CPU without bf16 emulated on a bf16 one"
