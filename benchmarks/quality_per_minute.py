@@ -18,8 +18,9 @@ fixed σ=25 test noise (``n2n evaluate``'s scores) after every
 
 Writes benchmarks/results/quality_per_minute.{json,md,png} after every run on
 a bf16 CPU (the goal's curve), ``quality_per_minute_float32.*`` where the
-default precision is float32: a float32-only CPU, or one emulated with
-``ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2`` (the record says so).
+default precision is float32: a float32-only CPU, or one emulated on a bf16
+CPU with ``ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2`` (oneDNN on)
+or ``TF_ENABLE_ONEDNN_OPTS=0`` (Eigen); the record's header says which.
 That record is also the resume state, kept across sessions (``runs/`` is
 not): its step times plan the runs, and a run it holds with the same plan is
 not trained again (``--remeasure`` measures afresh), wherever it runs: a
@@ -46,7 +47,7 @@ from noise2noise_keras.callbacks import read_metrics
 from noise2noise_keras.config import PRESETS
 from noise2noise_keras.environment import collect_environment
 from noise2noise_keras.plots import save_figure
-from noise2noise_keras.precision import onednn_isa_limit, resolve_precision
+from noise2noise_keras.precision import onednn_isa_limit, onednn_on, resolve_precision
 
 VALIDATION = ["--val-dataset", "kodak", "--val-images", "24", "--val-noise", "gaussian,25"]
 
@@ -66,10 +67,13 @@ def record_name(precision: str) -> str:
     return "quality_per_minute" if precision == "mixed_bfloat16" else f"quality_per_minute_{precision}"
 
 
-def conditions(precision: str, isa_limit: str) -> str:
-    """How the steps ran, for the record's header: the precision, and the oneDNN limit when a lesser CPU was emulated."""
-    emulated = f"; oneDNN limited to {isa_limit} (`ONEDNN_MAX_CPU_ISA`): a CPU without bf16 emulated on a bf16 one" if isa_limit else ""
-    return f"{precision}{emulated}"
+def conditions(precision: str, onednn: bool, isa_limit: str) -> str:
+    """How the steps ran, for the record's header: the precision, and which kernels when they are not this CPU's best."""
+    if not onednn:
+        return f"{precision}; TensorFlow's Eigen kernels (oneDNN off: its default on CPUs without AVX-512 VNNI/BF16, AVX-VNNI or AMX)"
+    if isa_limit:
+        return f"{precision}; oneDNN limited to {isa_limit} (`ONEDNN_MAX_CPU_ISA`): such a CPU with oneDNN on, emulated on a better one"
+    return precision
 
 
 def plan(preset: str, minutes: list[int], chunk: int, step_seconds: float) -> list[dict]:
@@ -102,8 +106,8 @@ def main() -> None:
     parser.add_argument("--report", action="store_true", help="rewrite the table and curve from the recorded runs; train nothing")
     args = parser.parse_args()
     minutes, presets = sorted(int(m) for m in args.minutes.split(",")), args.presets.split(",")
-    precision, isa_limit = resolve_precision("auto"), onednn_isa_limit()
-    name = record_name(precision)
+    precision = resolve_precision("auto")
+    how, name = conditions(precision, onednn_on(), onednn_isa_limit()), record_name(precision)
     work = args.work or Path("runs") / name  # never a bf16 run's folder: a run there with the same name would be resumed
     record_file = RESULTS / f"{name}.json"
     record = json.loads(record_file.read_text()) if record_file.is_file() else {}
@@ -115,7 +119,7 @@ def main() -> None:
     finished = record.get("runs", {})
     chunk = math.gcd(*minutes)  # minutes per epoch: one validation each
     if args.report:
-        report(name, conditions(precision, isa_limit), finished, measured, measured_on, presets, minutes, chunk)
+        report(name, how, finished, measured, measured_on, presets, minutes, chunk)
         return
     for preset in presets:
         for run in plan(preset, minutes, chunk, measured[preset]):
@@ -125,7 +129,7 @@ def main() -> None:
             print(f"{run['name']}: {run['epochs']} × {run['steps']} steps", flush=True)
             metrics = train(run, preset, work, args.data_root)
             finished[run["name"]] = {"preset": preset, "plan": run, "metrics": metrics, "environment": trained_environment(work / run["name"])}
-            report(name, conditions(precision, isa_limit), finished, measured, measured_on, presets, minutes, chunk)
+            report(name, how, finished, measured, measured_on, presets, minutes, chunk)
 
 
 def step_times(step_seconds: dict[str, float], step_cpus: dict[str, str]) -> str:
@@ -139,7 +143,8 @@ def step_times(step_seconds: dict[str, float], step_cpus: dict[str, str]) -> str
 def report(
     stem: str, how: str, runs: dict[str, dict], step_seconds: dict[str, float], step_cpus: dict[str, str], presets: list[str], minutes: list[int], chunk: int
 ) -> None:
-    """Write record ``stem`` (also the resume state: a later session trains only the runs missing from it), its table and curve; ``how``: the steps' precision."""
+    """Write record ``stem`` (also the resume state: a later session trains only the runs missing from it), its table and curve; ``how``: the steps' precision and kernels."""
+    precision = how.split(";")[0]
     points, curves = [], {}
     for name, run in runs.items():
         metrics = run["metrics"]
@@ -159,7 +164,7 @@ def report(
         f"{preset} {m} min" for preset in dict.fromkeys([*presets, *(run["preset"] for run in runs.values())]) for m in minutes if (preset, m) not in done
     ]
     lines = [
-        f"# Quality per CPU-minute: Kodak σ=25 after {', '.join(map(str, minutes))} minutes of Noise2Noise training ({how.split(';')[0]})",
+        f"# Quality per CPU-minute: Kodak σ=25 after {', '.join(map(str, minutes))} minutes of Noise2Noise training ({precision})",
         "",
         f"Budgets are training-step time in the default precision ({how}), measured alone "
         f"({step_times(step_seconds, step_cpus)}), and kept as step counts, so a run trained "
@@ -201,7 +206,7 @@ def report(
     axis.set(
         xlabel=f"training minutes (steps timed on {' / '.join(dict.fromkeys(step_cpus.values()))})",
         ylabel="Kodak PSNR (dB)",
-        title=f"Noise2Noise, Gaussian σ=25, {how.split(';')[0]}",
+        title=f"Noise2Noise, Gaussian σ=25, {precision}",
     )
     axis.legend(fontsize=8)
     save_figure(figure, RESULTS / f"{stem}.png")
