@@ -19,8 +19,8 @@ fixed σ=25 test noise (``n2n evaluate``'s scores) after every
 Writes benchmarks/results/quality_per_minute.{json,md,png} after every run on
 a bf16 CPU (the goal's curve), ``quality_per_minute_float32.*`` where the
 default precision is float32: a float32-only CPU, or one emulated on a bf16
-CPU with ``ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2`` (oneDNN on)
-or ``TF_ENABLE_ONEDNN_OPTS=0`` (Eigen); the record's header says which.
+CPU with ``--isa avx2`` (oneDNN on, limited as ``throughput.py --isa avx2``
+limits it) or ``TF_ENABLE_ONEDNN_OPTS=0`` (Eigen); the record's header says which.
 That record is also the resume state, kept across sessions (``runs/`` is
 not): its step times plan the runs, and a run it holds with the same plan is
 not trained again (``--remeasure`` measures afresh), wherever it runs: a
@@ -42,6 +42,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 from architectures import default_step_seconds
 from benchmark_results import RESULTS, trained_environment, write_results
+from isa_limits import ISA_LIMITS, run_limited_to
 
 from noise2noise_keras.callbacks import read_metrics
 from noise2noise_keras.config import PRESETS
@@ -104,7 +105,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="where the runs train (default runs/<record name>)")
     parser.add_argument("--remeasure", action="store_true", help="measure the step times again (runs planned from the old ones are retrained)")
     parser.add_argument("--report", action="store_true", help="rewrite the table and curve from the recorded runs; train nothing")
+    parser.add_argument("--isa", choices=sorted(ISA_LIMITS), default="native", help="avx2: limit oneDNN and MKL to AVX2, as on a float32-only CPU")
     args = parser.parse_args()
+    run_limited_to(args.isa)  # the step timing and every training run under the same limits
     minutes, presets = sorted(int(m) for m in args.minutes.split(",")), args.presets.split(",")
     precision = resolve_precision("auto")
     how, name = conditions(precision, onednn_on(), onednn_isa_limit()), record_name(precision)
@@ -119,7 +122,7 @@ def main() -> None:
     finished = record.get("runs", {})
     chunk = math.gcd(*minutes)  # minutes per epoch: one validation each
     if args.report:
-        report(name, how, finished, measured, measured_on, presets, minutes, chunk)
+        report(name, precision, how, finished, measured, measured_on, presets, minutes, chunk)
         return
     for preset in presets:
         for run in plan(preset, minutes, chunk, measured[preset]):
@@ -129,7 +132,7 @@ def main() -> None:
             print(f"{run['name']}: {run['epochs']} × {run['steps']} steps", flush=True)
             metrics = train(run, preset, work, args.data_root)
             finished[run["name"]] = {"preset": preset, "plan": run, "metrics": metrics, "environment": trained_environment(work / run["name"])}
-            report(name, how, finished, measured, measured_on, presets, minutes, chunk)
+            report(name, precision, how, finished, measured, measured_on, presets, minutes, chunk)
 
 
 def step_times(step_seconds: dict[str, float], step_cpus: dict[str, str]) -> str:
@@ -141,10 +144,17 @@ def step_times(step_seconds: dict[str, float], step_cpus: dict[str, str]) -> str
 
 
 def report(
-    stem: str, how: str, runs: dict[str, dict], step_seconds: dict[str, float], step_cpus: dict[str, str], presets: list[str], minutes: list[int], chunk: int
+    stem: str,
+    precision: str,
+    how: str,
+    runs: dict[str, dict],
+    step_seconds: dict[str, float],
+    step_cpus: dict[str, str],
+    presets: list[str],
+    minutes: list[int],
+    chunk: int,
 ) -> None:
     """Write record ``stem`` (also the resume state: a later session trains only the runs missing from it), its table and curve; ``how``: the steps' precision and kernels."""
-    precision = how.split(";")[0]
     points, curves = [], {}
     for name, run in runs.items():
         metrics = run["metrics"]

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from isa_limits import ISA_LIMITS
 
 SHAPES = ((4, 256), (16, 128))
 WARMUP = 3
@@ -351,12 +352,6 @@ def run_child(kind: str, environment: dict[str, str] | None = None, **arguments:
     shown = {k: round(v, 4) if isinstance(v, float) else v for k, v in result.items() if not isinstance(v, list)}
     print(f"{kind} {arguments}: {json.dumps(shown)}", flush=True)
     return {"kind": kind, **arguments, **result}
-
-
-ISA_LIMITS = {
-    "native": {},
-    "avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"},
-}  # --isa: what oneDNN (TensorFlow's and PyTorch's kernels) and MKL may use; avx2 stands in for a float32-only CPU
 
 
 def measure(steps: int, data_root: str, isa: str = "native") -> dict[str, Any]:

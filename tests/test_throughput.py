@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from throughput import ISA_LIMITS, run_child  # noqa: E402 (a benchmark script, importable once benchmarks/ is on the path)
+from isa_limits import ISA_LIMITS  # noqa: E402 (benchmark modules, importable once benchmarks/ is on the path)
+from throughput import run_child  # noqa: E402
 
 from noise2noise_keras.precision import cpu_flags  # noqa: E402
 
