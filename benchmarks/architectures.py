@@ -19,8 +19,6 @@ benchmarks/results/architectures.{json,md,png}.
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,6 +26,7 @@ from pathlib import Path
 import keras
 import numpy as np
 from benchmark_results import RESULTS, write_results
+from n2n_command import n2n
 
 from noise2noise_keras.artifacts import load_denoiser
 from noise2noise_keras.datasets.images import read_images
@@ -127,9 +126,6 @@ def epochs_and_steps(steps: int) -> tuple[int, int]:
 def train_keras(arch: str, steps: int, run_dir: Path, args: argparse.Namespace) -> float:
     epochs, per_epoch = epochs_and_steps(steps)
     command = [
-        sys.executable,
-        "-m",
-        "noise2noise_keras",
         "train",
         "gaussian",
         "bsds300",
@@ -157,7 +153,7 @@ def train_keras(arch: str, steps: int, run_dir: Path, args: argparse.Namespace) 
         str(run_dir),
     ]
     start = time.perf_counter()
-    subprocess.run(command, check=True)
+    n2n(*command)
     return time.perf_counter() - start
 
 

@@ -15,12 +15,11 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
+from n2n_command import n2n
 from PIL import Image
 
 from noise2noise_keras.datasets.images import read_rgb
@@ -30,10 +29,6 @@ from noise2noise_keras.metrics import psnr, to_uint8
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DATA_ROOT = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-
-
-def n2n(*arguments: object) -> None:
-    subprocess.run([sys.executable, "-m", "noise2noise_keras", *map(str, arguments)], check=True)
 
 
 def scores(folder: Path, suffix: str) -> dict[str, float]:

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from n2n_command import n2n
 
 from noise2noise_keras.artifacts import load_denoiser
 from noise2noise_keras.callbacks import read_metrics
@@ -37,9 +36,6 @@ TARGETS = ("noisy", "clean")
 
 def train(data: Path, run: Path, target: str, args: argparse.Namespace) -> float:
     command = [
-        sys.executable,
-        "-m",
-        "noise2noise_keras",
         "train",
         "--pairs",
         str(data),
@@ -63,7 +59,7 @@ def train(data: Path, run: Path, target: str, args: argparse.Namespace) -> float
         "0",
     ]
     start = time.perf_counter()
-    subprocess.run(command, check=True)
+    n2n(*command)
     return time.perf_counter() - start
 
 
@@ -78,7 +74,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="n2n-pairs-"))
     data = work / "captures"
-    subprocess.run([sys.executable, "-m", "noise2noise_keras", "simulate-pairs", str(data), "--peak", str(args.peak)], check=True)
+    n2n("simulate-pairs", data, "--peak", args.peak)
     seconds = {target: train(data, work / target, target, args) for target in TARGETS}
 
     scenes = {scene.name: scene for scene in load_scenes(data)}

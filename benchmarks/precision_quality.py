@@ -16,22 +16,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from benchmark_results import write_results
+from n2n_command import n2n
 
 from noise2noise_keras.environment import collect_environment
 from noise2noise_keras.precision import resolve_precision
 
 PRECISIONS = ("float32", "auto")
-
-
-def n2n(*arguments: str) -> None:
-    subprocess.run([sys.executable, "-m", "noise2noise_keras", *arguments], check=True)
 
 
 def train_and_score(run: Path, preset: str, precision: str, seed: int, data_root: str) -> dict:

@@ -35,14 +35,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 from architectures import default_step_seconds
 from benchmark_results import RESULTS, trained_environment, write_results
 from isa_limits import ISA_LIMITS, run_limited_to
+from n2n_command import n2n
 
 from noise2noise_keras.callbacks import read_metrics
 from noise2noise_keras.config import PRESETS
@@ -91,9 +90,9 @@ def recorded(run: dict, runs: dict[str, dict]) -> bool:
 
 
 def train(run: dict, preset: str, work: Path, data_root: str) -> list[dict[str, str]]:
-    command = [sys.executable, "-m", "noise2noise_keras", "train", "gaussian", "bsds300", "--preset", preset, "--epochs", str(run["epochs"]),
+    command = ["train", "gaussian", "bsds300", "--preset", preset, "--epochs", str(run["epochs"]),
                "--steps", str(run["steps"]), "--seed", "0", *VALIDATION, *run["extra"], "--data-root", data_root, "--run-dir", str(work / run["name"])]  # fmt: skip
-    subprocess.run(command, check=True)
+    n2n(*command)
     return read_metrics(work / run["name"] / "metrics.csv")
 
 

@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 from architectures import default_step_seconds
 from benchmark_results import RESULTS, trained_environment, write_results
+from n2n_command import n2n
 
 from noise2noise_keras.callbacks import read_metrics
 from noise2noise_keras.config import PRESETS
@@ -97,11 +96,11 @@ def plan(variant: str, noise: str, minutes: int, chunk: int, step_seconds: float
 def train(run: dict, work: Path, data_root: str) -> list[dict[str, str]]:
     """Train (or resume) one variant through the CLI; its metrics.csv rows."""
     run_dir = work / f"{run['noise']}-{run['variant']}"
-    command = [sys.executable, "-m", "noise2noise_keras", "train", run["noise"], "bsds300", "--preset", BASE, "--epochs", str(run["epochs"]),
+    command = ["train", run["noise"], "bsds300", "--preset", BASE, "--epochs", str(run["epochs"]),
                "--steps", str(run["steps"]), "--seed", "0", "--val-dataset", "kodak", "--val-images", "24", "--data-root", data_root,
                "--run-dir", str(run_dir), *run["options"]]  # fmt: skip
-    print(" ".join(command[3:]), flush=True)
-    subprocess.run(command, check=True)
+    print(" ".join(command), flush=True)
+    n2n(*command)
     return read_metrics(run_dir / "metrics.csv")
 
 

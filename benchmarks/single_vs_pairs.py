@@ -37,8 +37,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -47,6 +45,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from n2n_command import n2n
 
 from noise2noise_keras.artifacts import load_denoiser  # noqa: E402
 from noise2noise_keras.baselines import run_baseline, tune  # noqa: E402
@@ -81,9 +80,6 @@ def train(run: Path, source: list[str], minutes: float, extra: list[str]) -> flo
     """Train (or resume) one run through the CLI; returns the wall seconds of this call."""
     started = time.perf_counter()
     command = [
-        sys.executable,
-        "-m",
-        "noise2noise_keras",
         "train",
         *source,
         "--preset",
@@ -96,8 +92,8 @@ def train(run: Path, source: list[str], minutes: float, extra: list[str]) -> flo
         str(run),
         *extra,
     ]
-    print(" ".join(command[3:]), flush=True)
-    subprocess.run(command, check=True)
+    print(" ".join(command), flush=True)
+    n2n(*command)
     return time.perf_counter() - started
 
 
@@ -133,7 +129,7 @@ def synthetic_setting(spec: str, args: argparse.Namespace) -> dict:
 def microscopy_setting(args: argparse.Namespace) -> dict:
     data = args.work / "micro"
     if not (data / "clean").is_dir():
-        subprocess.run([sys.executable, "-m", "noise2noise_keras", "simulate-pairs", str(data)], check=True)
+        n2n("simulate-pairs", data)
     common = ["--crop", "64", "--val-images", "12"]
     sources = {
         "Noise2Clean": ["--pairs", str(data), "--target", "clean"],
