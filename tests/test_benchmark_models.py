@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import keras
+from architectures import compiled_model
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from architectures import compiled_model  # noqa: E402 (a benchmark script, importable once benchmarks/ is on the path)
 
 
 def test_a_model_built_after_clear_session_keeps_the_requested_precision() -> None:

@@ -9,11 +9,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from throughput import unet
 
 from noise2noise_keras.models.leaky_relu import FusableLeakyReLU
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from throughput import unet  # noqa: E402 (a benchmark script, importable once benchmarks/ is on the path)
 
 REMAPPER_FAILURE = "remapper failed"
 

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from n2c_twins import recipe_differences, report, twin_arguments
+
+from noise2noise_keras.artifacts import load_denoiser, pretrained_names
+from noise2noise_keras.cli import _train_options, build_parser
+from noise2noise_keras.config import make_config
+from noise2noise_keras.warm_start import stages
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from n2c_twins import recipe_differences, report, twin_arguments  # noqa: E402 (a benchmark script, importable once benchmarks/ is on the path)
-
-from noise2noise_keras.artifacts import load_denoiser, pretrained_names  # noqa: E402
-from noise2noise_keras.cli import _train_options, build_parser  # noqa: E402
-from noise2noise_keras.config import make_config  # noqa: E402
-from noise2noise_keras.warm_start import stages  # noqa: E402
 
 STAGES = {name: stages(load_denoiser(name).spec.record) for name in pretrained_names()}
 

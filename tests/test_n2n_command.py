@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from n2n_command import n2n  # noqa: E402 (a benchmark module, importable once benchmarks/ is on the path)
+from n2n_command import n2n
 
 
 def test_a_failing_command_stops_the_benchmark_in_one_sentence(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:

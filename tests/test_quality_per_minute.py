@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
+from quality_per_minute import conditions, plan, record_name, recorded, step_times
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from quality_per_minute import conditions, plan, record_name, recorded, step_times  # noqa: E402 (a benchmark script, importable once benchmarks/ is on the path)
 
 
 def test_budgets_become_step_counts_with_one_validation_per_chunk() -> None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
+from recipes import VARIANTS, plan, report, shape_of
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from recipes import VARIANTS, plan, report, shape_of  # noqa: E402 (a benchmark script, importable once benchmarks/ is on the path)
 
 
 def test_a_budget_becomes_the_steps_each_variants_own_step_time_allows() -> None:

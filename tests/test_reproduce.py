@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
+import reproduce
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import reproduce  # noqa: E402 (a benchmark script, importable once benchmarks/ is on the path)
 
 
 def row(noise: str, key: str, kodak: float, bsds: float) -> dict:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import n2c_twins  # noqa: E402 (benchmark scripts, importable once benchmarks/ is on the path)
-import shipped_models  # noqa: E402
+import n2c_twins
+import shipped_models
 
-from noise2noise_keras.artifacts import load_denoiser, pretrained_names  # noqa: E402
-from noise2noise_keras.warm_start import stages  # noqa: E402
+from noise2noise_keras.artifacts import load_denoiser, pretrained_names
+from noise2noise_keras.warm_start import stages
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_record_has_every_shipped_model_with_its_own_scores_and_the_references(tmp_path):

@@ -7,14 +7,10 @@ verbose log that the limit takes effect in the training step's children.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from isa_limits import ISA_LIMITS
+from throughput import run_child
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from isa_limits import ISA_LIMITS  # noqa: E402 (benchmark modules, importable once benchmarks/ is on the path)
-from throughput import run_child  # noqa: E402
-
-from noise2noise_keras.precision import cpu_flags  # noqa: E402
+from noise2noise_keras.precision import cpu_flags
 
 
 def convolution_kernels(isa: str) -> set[str]:
