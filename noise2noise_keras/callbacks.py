@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import itertools
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -195,21 +195,19 @@ class EpochCSVLogger(keras.callbacks.Callback):
 
     Keras' ``CSVLogger`` appends blindly, so an epoch that is re-run after an
     interruption would appear twice. This logger rewrites the file atomically
-    at every epoch end, keeping only the rows of earlier epochs.
+    at every epoch end, keeping only the rows of earlier epochs. An epoch's
+    seconds come from ``epoch_seconds`` (the training state's clock), which
+    counts the part done before a stop too.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, epoch_seconds: Callable[[], float]) -> None:
         super().__init__()
-        self.path = Path(path)
-        self._epoch_start = time.perf_counter()
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch_start = time.perf_counter()
+        self.path, self.epoch_seconds = Path(path), epoch_seconds
 
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
         row["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-        row["epoch_seconds"] = time.perf_counter() - self._epoch_start
+        row["epoch_seconds"] = self.epoch_seconds()
         rows = [old for old in read_metrics(self.path) if int(old["epoch"]) < row["epoch"]] + [row]
         fields = list(dict.fromkeys(key for r in rows for key in r))
         with atomic_path(self.path) as temporary, open(temporary, "w", newline="") as handle:

@@ -5,8 +5,8 @@ every epoch end and when a stop is requested mid-epoch::
 
     training.npz          Model.get_weights() and the optimizer's variables (moments,
                           iteration count, hence the learning-rate schedule)
-    position.json         completed epochs, steps done in the current one, and the
-                          index of the next element of the training stream
+    position.json         completed epochs, steps done in the current one (hence the
+                          training stream's next element), and the seconds they took
 
 :func:`restore` loads both before ``fit`` (``Model.set_weights`` and the
 optimizer's ``Variable.assign`` after ``Optimizer.build``), and training passes the position to ``fit`` as
@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,10 +44,11 @@ log = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True)
 class Position:
-    """Where a run stands: ``epoch`` epochs complete, ``step`` steps done in the next one."""
+    """Where a run stands: ``epoch`` epochs complete, ``step`` steps done in the next one, which took ``seconds``."""
 
     epoch: int = 0
     step: int = 0
+    seconds: float = 0.0
 
     def global_step(self, steps_per_epoch: int) -> int:
         return self.epoch * steps_per_epoch + self.step
@@ -57,7 +59,7 @@ def read_position(run_dir: Path) -> Position:
     state = settled(run_dir / STATE_DIR)
     if (state / POSITION_FILE).is_file():
         saved = json.loads((state / POSITION_FILE).read_text())
-        return Position(int(saved["epoch"]), int(saved["step"]))
+        return Position(int(saved["epoch"]), int(saved["step"]), float(saved.get("seconds", 0.0)))  # earlier versions kept no seconds
     legacy = run_dir / LEGACY_BACKUP / "training_metadata.json"
     if legacy.is_file():
         saved = json.loads(legacy.read_text())
@@ -94,8 +96,8 @@ def restore(model: keras.Model, run_dir: Path, steps_per_epoch: int) -> Position
 class TrainingState(keras.callbacks.Callback):
     """Saves the state at every epoch end, and mid-epoch when a stop is requested (then raises :class:`TrainingPreempted`).
 
-    ``batch_offset`` is the number of steps of the current epoch done before
-    this ``fit`` started (a resumed partial epoch). ``write=False`` (non-chief
+    It also keeps the epoch's clock (:meth:`epoch_seconds`), because only it
+    knows how much of the epoch earlier starts did. ``write=False`` (non-chief
     workers) never writes; ``any_worker`` turns the local stop flag into the
     group's decision, so every worker stops at the same step.
     """
@@ -103,18 +105,28 @@ class TrainingState(keras.callbacks.Callback):
     def __init__(self, run_dir: Path, stop: StopRequest, any_worker: Callable[[bool], bool] = bool, write: bool = True) -> None:
         super().__init__()
         self.run_dir, self.stop, self.any_worker, self.write = Path(run_dir), stop, any_worker, write
-        self.epoch = self.batch_offset = 0
+        self.epoch, self.done = 0, Position()
+        self._epoch_start = time.perf_counter()
+
+    def continue_epoch(self, position: Position) -> None:
+        """The next ``fit`` finishes the epoch ``position`` stopped inside: count its steps and seconds on from there."""
+        self.done = position
+
+    def epoch_seconds(self) -> float:
+        """Seconds spent on the current epoch so far, over every start that worked on it."""
+        return time.perf_counter() - self._epoch_start
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
+        self._epoch_start = time.perf_counter() - self.done.seconds
 
     def on_epoch_end(self, epoch, logs=None):
-        self.batch_offset = 0
+        self.done = Position()
         self.save(Position(epoch + 1, 0))
 
     def on_train_batch_end(self, batch, logs=None):
         if self.any_worker(self.stop.is_set()):
-            position = Position(self.epoch, self.batch_offset + batch + 1)
+            position = Position(self.epoch, self.done.step + batch + 1, self.epoch_seconds())
             self.save(position)
             raise TrainingPreempted(
                 f"stopped by {self.stop.signal_name or 'request'} at epoch {position.epoch + 1}, step {position.step}; "

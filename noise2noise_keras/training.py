@@ -25,6 +25,7 @@ import json
 import logging
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -165,7 +166,7 @@ def _train(config: TrainConfig, run_dir: Path, verbose: int | str, strategy: str
         keras.callbacks.TerminateOnNaN(),
     ]
     if chief:
-        callbacks += chief_callbacks(run_dir, validation, monitor, spec)
+        callbacks += chief_callbacks(run_dir, validation, monitor, spec, state.epoch_seconds)
     callbacks.append(state)  # last: an epoch counts as done once its validation, metrics and checkpoints are written
 
     def stream_from(step: int) -> tf.data.Dataset:
@@ -183,7 +184,7 @@ def _train(config: TrainConfig, run_dir: Path, verbose: int | str, strategy: str
     # Keras' fit on one worker; our loop of public APIs on several, where Keras' fit does not run (see fit_workers).
     fit = model.fit if worker_info(distribution)[1] == 1 else functools.partial(fit_workers, model, distribution)
     if step:  # stopped inside an epoch: finish only its remaining steps
-        state.batch_offset = step
+        state.continue_epoch(position)
         steps_left = config.steps_per_epoch - step
         fit(
             stream_from(epoch * config.steps_per_epoch + step),
@@ -266,14 +267,16 @@ def load_training_data(config: TrainConfig, run_dir: Path) -> tuple[CropStream, 
     return data, Validation(val_images, val_noisy, run_dir / "samples", spec), "val_psnr", spec
 
 
-def chief_callbacks(run_dir: Path, validation: keras.callbacks.Callback, monitor: str, spec: DenoiserSpec) -> list[keras.callbacks.Callback]:
-    """The callbacks that write the run directory (the chief worker's alone)."""
+def chief_callbacks(
+    run_dir: Path, validation: keras.callbacks.Callback, monitor: str, spec: DenoiserSpec, epoch_seconds: Callable[[], float]
+) -> list[keras.callbacks.Callback]:
+    """The callbacks that write the run directory (the chief worker's alone); ``epoch_seconds`` is the training state's clock."""
     mode = "max" if higher_is_better(monitor) else "min"
     earlier = [float(row[monitor]) for row in read_metrics(run_dir / "metrics.csv") if row.get(monitor)]
     best_so_far = (min if mode == "min" else max)(earlier, default=None)
     return [
         validation,
-        EpochCSVLogger(run_dir / "metrics.csv"),
+        EpochCSVLogger(run_dir / "metrics.csv", epoch_seconds),
         DenoiserCheckpoint(run_dir / "checkpoints" / "last", spec),
         DenoiserCheckpoint(run_dir / "checkpoints" / "best", spec, monitor=monitor, mode=mode, best=best_so_far),
         keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False),

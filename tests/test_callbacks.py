@@ -44,14 +44,13 @@ def test_the_best_checkpoint_is_written_only_on_improvement_and_remembers_an_ear
 
 
 def test_a_rerun_epoch_replaces_its_metrics_row_instead_of_adding_one(model, tmp_path):
-    logger = EpochCSVLogger(tmp_path / "metrics.csv")
+    logger = EpochCSVLogger(tmp_path / "metrics.csv", epoch_seconds=lambda: 12.5)  # the training state's clock (tested in test_resume)
     logger.set_model(model)
     for epoch, loss in ((0, 0.5), (1, 0.4), (1, 0.35), (2, 0.3)):  # epoch 2 (index 1) ran twice: killed, then resumed
-        logger.on_epoch_begin(epoch)
         logger.on_epoch_end(epoch, {"loss": loss})
     rows = read_metrics(tmp_path / "metrics.csv")
     assert [(row["epoch"], float(row["loss"])) for row in rows] == [("1", 0.5), ("2", 0.35), ("3", 0.3)]
-    assert all(float(row["learning_rate"]) == pytest.approx(1e-3) for row in rows)
+    assert all(float(row["learning_rate"]) == pytest.approx(1e-3) and float(row["epoch_seconds"]) == 12.5 for row in rows)
 
 
 def test_validation_denoises_with_the_training_network_itself_outside_multi_worker_training(model, spec):

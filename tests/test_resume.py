@@ -6,18 +6,21 @@ the Keras version: the comparison is bit-for-bit in float32 on this CPU.
 """
 
 import json
+import time
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 from PIL import Image
 
 from noise2noise_keras.artifacts import find_denoiser
 from noise2noise_keras.atomic import atomic_folder, settled
+from noise2noise_keras.callbacks import EpochCSVLogger, read_metrics
 from noise2noise_keras.config import make_config
 from noise2noise_keras.objective import build_training_model
 from noise2noise_keras.preemption import StopRequest, TrainingPreempted
-from noise2noise_keras.resume import LEGACY_BACKUP, POSITION_FILE, STATE_DIR, WEIGHTS_FILE, load_state, read_position
+from noise2noise_keras.resume import LEGACY_BACKUP, POSITION_FILE, STATE_DIR, WEIGHTS_FILE, TrainingState, load_state, read_position
 from noise2noise_keras.training import train
 
 
@@ -75,10 +78,37 @@ def test_a_run_stopped_mid_epoch_resumes_to_the_same_weights(photos, uninterrupt
     with pytest.raises(TrainingPreempted, match="epoch 2, step 2"):
         train(config, run, verbose=0, stop=StopAtCheck(4 + 2))
     saved = json.loads((run / STATE_DIR / POSITION_FILE).read_text())
-    assert saved == {"epoch": 1, "step": 2, "optimizer_iterations": 6}
+    assert saved.pop("seconds") > 0 and saved == {"epoch": 1, "step": 2, "optimizer_iterations": 6}
     train(config, run, verbose=0)
     assert_same_weights(run, uninterrupted(target))
     assert not (run / STATE_DIR).exists()
+
+
+def test_an_epoch_stopped_and_resumed_is_timed_whole_in_the_metrics(tmp_path):
+    """The seconds before the stop travel in position.json, so metrics.csv and summary.json do not count only the last start's part."""
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    run = tmp_path / "run"
+    first = TrainingState(run, StopAtCheck(1))
+    first.set_model(model)
+    first.on_epoch_begin(1)
+    time.sleep(0.5)  # the epoch's work before the stop
+    with pytest.raises(TrainingPreempted, match="epoch 2, step 3"):
+        first.on_train_batch_end(2)
+    position = read_position(run)
+    assert position.step == 3 and position.seconds >= 0.5
+
+    resumed = TrainingState(run, StopRequest())  # the next start, as training.py wires it
+    logger = EpochCSVLogger(run / "metrics.csv", resumed.epoch_seconds)
+    for callback in (resumed, logger):
+        callback.set_model(model)
+    resumed.continue_epoch(position)
+    resumed.on_epoch_begin(1)
+    logger.on_epoch_end(1, {"loss": 0.1})
+    resumed.on_epoch_end(1)
+    assert position.seconds <= float(read_metrics(run / "metrics.csv")[0]["epoch_seconds"]) < position.seconds + 1
+    resumed.on_epoch_begin(2)  # the next epoch starts its clock from zero
+    assert resumed.epoch_seconds() < 0.5 and read_position(run).seconds == 0.0
 
 
 def test_a_run_of_an_earlier_version_resumes_from_its_keras_backup(photos, uninterrupted, tmp_path):
